@@ -1,0 +1,256 @@
+"""The `newsearch` command: a thin shell over newsearch's core modules.
+
+\b
+Exit codes, for scripts:
+  0  success (query: at least one hit)
+  1  query: no hit
+  2  usage error, or a malformed query or filter
+  3  no usable index (missing, damaged, or built by another version)
+  4  index: some files or records were skipped (the rest was indexed)
+  5  index: another job holds the lock (after --lock-timeout)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+
+import click
+
+from .errors import (
+    IndexDamagedError,
+    IndexLockedError,
+    IndexMissingError,
+    NewsearchError,
+    QueryError,
+    SchemaVersionError,
+)
+
+EXIT_NO_HIT = 1
+EXIT_USAGE = 2
+EXIT_INDEX = 3
+EXIT_SKIPPED = 4
+EXIT_LOCKED = 5
+
+
+class DomainError(click.ClickException):
+    """A newsearch error shown to the user without a traceback, with its documented exit code."""
+
+    def __init__(self, error: NewsearchError):
+        super().__init__(str(error))
+        if isinstance(error, (IndexMissingError, IndexDamagedError, SchemaVersionError)):
+            self.exit_code = EXIT_INDEX
+        elif isinstance(error, IndexLockedError):
+            self.exit_code = EXIT_LOCKED
+        elif isinstance(error, QueryError):
+            self.exit_code = EXIT_USAGE
+        else:
+            self.exit_code = 1
+
+
+def index_option(f):
+    return click.option(
+        "--index",
+        "index_dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Index directory (default: $NEWSEARCH_INDEX, else ./index).",
+    )(f)
+
+
+@click.group(help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newsearch")
+def cli():
+    """Search French news articles."""
+
+
+# --- index -------------------------------------------------------------------------------------
+
+
+@cli.command("index")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@index_option
+@click.option("--full", is_flag=True, help="Rebuild from scratch into a new index, switched in when complete.")
+@click.option("--dry-run", is_flag=True, help="Report what would change without writing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--lock-timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for another job.")
+@click.option("--batch-size", type=click.IntRange(1), default=5000, show_default=True, help="Documents per commit.")
+def index_command(paths, index_dir, full, dry_run, as_json, lock_timeout, batch_size):
+    """Index article files and folders (.txt, .html, .json, .jsonl, .jsonl.gz), incrementally."""
+    from .indexer import Indexer
+    from .store import IndexStore
+
+    show_bar = sys.stderr.isatty() and not as_json
+    bar = _ProgressBar() if show_bar else None
+    indexer = Indexer(IndexStore(index_dir), progress=bar, batch_size=batch_size, lock_timeout=lock_timeout)
+    try:
+        report = indexer.run(paths, full=full, dry_run=dry_run)
+    except NewsearchError as exc:
+        raise DomainError(exc) from None
+    finally:
+        if bar:
+            bar.close()
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        for item in report.skipped:
+            click.echo(f"skipped {item['path']}: {item['reason']}", err=True)
+        click.echo(report.summary())
+    if report.skipped:
+        sys.exit(EXIT_SKIPPED)
+
+
+class _ProgressBar:
+    """Renders the indexer's progress callback as a click progress bar on stderr."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, event, **info):
+        if event != "file":
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=info["total"], label="indexing", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(info["done"] - self.bar.pos)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+# --- query -------------------------------------------------------------------------------------
+
+
+@cli.command("query")
+@click.argument("query", required=False, default="")
+@index_option
+@click.option("--tag", "tags", multiple=True, help="Only articles with this tag (repeatable: all must match).")
+@click.option("--since", help="From this date: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--until", help="Up to this date, included: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--section", help="Only articles of this section.")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--batch",
+    type=click.File("r", encoding="utf-8"),
+    help="Run one query per line of FILE (- for stdin); print one JSON object per line.",
+)
+def query_command(query, index_dir, tags, since, until, section, sort, limit, page, as_json, batch):
+    """Search the index. QUERY: words (all must match when few), "phrase", « phrase », OR, -word, NOT, title:, tag:."""
+    from .search import Engine, SearchRequest
+
+    def request(q):
+        return SearchRequest(
+            q=q, tags=list(tags), since=since, until=until, sort=sort, page=page, limit=limit, section=section
+        )
+
+    try:
+        engine = Engine(index_dir)
+    except NewsearchError as exc:
+        raise DomainError(exc) from None
+    if batch is not None:
+        for line in batch:
+            q = line.rstrip("\n")
+            try:
+                out = engine.search(request(q)).to_dict()
+            except QueryError as exc:
+                out = {"query": q, "error": str(exc)}
+            click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    try:
+        results = engine.search(request(query))
+    except NewsearchError as exc:
+        raise DomainError(exc) from None
+    data = results.to_dict()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        click.echo(render_table(data, color=sys.stdout.isatty()))
+    if not data["hits"]:
+        sys.exit(EXIT_NO_HIT)
+
+
+def render_table(data: dict, color: bool = False, width: int | None = None) -> str:
+    """Render search results as a readable text table."""
+    from .dates import french_date
+
+    width = width or min(os.get_terminal_size().columns if sys.stdout.isatty() else 100, 120)
+    lines = []
+    first = (data["page"] - 1) * max(len(data["hits"]), 1)
+    shown = f"page {data['page']}/{data['pages']}"
+    lines.append(f"{data['total']} résultat(s) pour « {data['query']} » — {shown}")
+    if data.get("suggestion"):
+        lines.append(f"Essayez plutôt : {data['suggestion']}")
+    for i, hit in enumerate(data["hits"], first + 1):
+        title = hit["title"] or "(sans titre)"
+        date = french_date(hit["date"]) or "date inconnue"
+        score = f"{hit['score']:.2f}" if hit.get("score") is not None else ""
+        head = f"{i:>3}. {title}"
+        lines.append(click.style(head, bold=True) if color else head)
+        meta = " · ".join(x for x in (date, ", ".join(hit["tags"]), f"score {score}" if score else "", hit["id"]) if x)
+        lines.append(f"     {meta}")
+        snippet = hit["snippet"]
+        if color:
+            parts = snippet.split("**")
+            snippet = "".join(click.style(p, bold=True, fg="yellow") if k % 2 else p for k, p in enumerate(parts))
+        for line in textwrap.wrap(snippet, width - 5) if not color else [snippet]:
+            lines.append(f"     {line}")
+    facets = data["facets"]
+    if facets.get("tags"):
+        lines.append("Tags : " + ", ".join(f"{t['label']} ({t['count']})" for t in facets["tags"][:10]))
+    if facets.get("date"):
+        lines.append("Dates : " + ", ".join(f"{d['value']} ({d['count']})" for d in facets["date"][-12:]))
+    return "\n".join(lines)
+
+
+# --- stats, serve ------------------------------------------------------------------------------
+
+
+@cli.command("stats")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def stats_command(index_dir, as_json):
+    """Show document count, date range, top tags, index size and version."""
+    from .search import Engine
+
+    try:
+        stats = Engine(index_dir).stats()
+    except NewsearchError as exc:
+        raise DomainError(exc) from None
+    if as_json:
+        click.echo(json.dumps(stats, ensure_ascii=False))
+        return
+    click.echo(f"documents      {stats['documents']} ({stats['undated']} undated)")
+    click.echo(f"dates          {stats['date_min'] or '-'} … {stats['date_max'] or '-'}")
+    click.echo(f"index          {stats['index_dir']} ({stats['generation']}, {stats['size_bytes'] / 1e6:.1f} MB)")
+    click.echo(f"index version  {stats['index_version']}")
+    click.echo("top tags       " + ", ".join(f"{t['label']} ({t['count']})" for t in stats["top_tags"]))
+
+
+@cli.command("serve")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=5000, show_default=True)
+@click.option("--threads", type=int, default=4, show_default=True)
+def serve_command(index_dir, host, port, threads):
+    """Serve the web UI and the JSON API with waitress."""
+    from waitress import serve
+
+    from .web import create_app
+
+    try:
+        app = create_app({"INDEX_DIR": index_dir} if index_dir else None)
+    except NewsearchError as exc:
+        raise DomainError(exc) from None
+    click.echo(f"newsearch: serving http://{host}:{port}/ (Ctrl-C to stop)")
+    serve(app, host=host, port=port, threads=threads, ident="newsearch")
+
+
+def main():
+    """Entry point for `python -m newsearch`."""
+    cli(prog_name="newsearch")

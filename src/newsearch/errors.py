@@ -1,0 +1,45 @@
+"""Domain errors: the CLI turns them into ClickException, the web app into a 400 or 404."""
+
+
+class NewsearchError(Exception):
+    """Base class of every error newsearch reports to its user."""
+
+    status = 400
+
+
+class ParseError(NewsearchError):
+    """A file or record could not be read as an article."""
+
+
+class QueryError(NewsearchError):
+    """A query string or filter value is malformed or too costly."""
+
+
+class IndexMissingError(NewsearchError):
+    """No index exists where one was expected."""
+
+    status = 404
+
+
+class SchemaVersionError(NewsearchError):
+    """The index was built by another analysis or schema version."""
+
+    status = 409
+
+
+class IndexLockedError(NewsearchError):
+    """Another job holds the index's write lock."""
+
+    status = 409
+
+
+class IndexDamagedError(NewsearchError):
+    """The index on disk cannot be opened or is inconsistent."""
+
+    status = 500
+
+
+class NotFoundError(NewsearchError):
+    """An article id is not in the index."""
+
+    status = 404

@@ -1,0 +1,42 @@
+"""The Whoosh schema of a newsearch index and its version."""
+
+from __future__ import annotations
+
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+from .analysis import ANALYSIS_VERSION, FRENCH
+
+# Bump on any change of fields; together with ANALYSIS_VERSION it decides whether an index can be reused.
+SCHEMA_VERSION = 1
+INDEX_VERSION = f"{SCHEMA_VERSION}.{ANALYSIS_VERSION}"
+
+ARTICLE = "article"
+SOURCE = "source"
+
+SEARCH_FIELDS = ("title", "summary", "body", "tags")
+
+
+def build_schema() -> Schema:
+    """Return a fresh schema: articles and, in the same index, one record per source file."""
+    return Schema(
+        id=ID(stored=True, unique=True),
+        kind=ID(stored=True),
+        title=TEXT(analyzer=FRENCH, stored=True, multitoken_query="phrase"),
+        summary=TEXT(analyzer=FRENCH, stored=True, multitoken_query="phrase"),
+        body=TEXT(analyzer=FRENCH, stored=True, multitoken_query="phrase"),
+        tags=TEXT(analyzer=FRENCH, multitoken_query="phrase"),
+        # Folded tag keys ("sante") for filters and facet counts; tagform keeps each spelling for labels.
+        tag=KEYWORD(commas=True, lowercase=False),
+        tagform=KEYWORD(commas=True, lowercase=False),
+        taglist=STORED(),
+        url=ID(stored=True),
+        path=ID(stored=True),
+        section=ID(stored=True),
+        author=STORED(),
+        date=STORED(),
+        # UTC epoch seconds for sorting; the local calendar day (ordinal) for filters and the histogram.
+        ts=NUMERIC(numtype=int, bits=64, sortable=True),
+        day=NUMERIC(numtype=int, bits=32, sortable=True),
+        # Source-file record (kind=source): size, mtime, sha256 and the article ids it produced.
+        source=STORED(),
+    )

@@ -1,0 +1,610 @@
+"""Search an index: French query parsing, filters, facets over all matches, snippets, plain-data results."""
+
+from __future__ import annotations
+
+import bisect
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from whoosh import qparser, scoring
+from whoosh import query as wq
+from whoosh.collectors import FilterCollector, TimeLimit, TimeLimitCollector
+from whoosh.sorting import FieldFacet
+
+from .analysis import fold, iter_words, normalize_word
+from .dates import bucket_label, ordinal_to_date, parse_bound
+from .errors import NotFoundError, QueryError
+from .parse import tag_key
+from .schema import ARTICLE, SEARCH_FIELDS, SOURCE
+from .store import IndexStore
+
+MAX_QUERY_CHARS = 2000
+MAX_WORD_CHARS = 80
+MAX_DEPTH = 8
+MAX_LIMIT = 100
+MAX_RESULTS_WINDOW = 10_000
+# Up to this many words every word must match; beyond, it is a pasted passage: any word may match.
+LONG_QUERY_WORDS = 6
+SNIPPET_WORDS = 32
+SNIPPET_SCAN_CHARS = 20_000
+MARK = "**"
+MAX_ORDINAL = 3_652_059  # date(9999, 12, 31); a missing value reads as the column maximum
+
+FIELD_BOOSTS = {"title": 2.0, "summary": 1.2, "body": 1.0, "tags": 1.5}
+QUERY_FIELDS = {"title": "title", "titre": "title", "tag": "tags", "tags": "tags", "body": "body",
+                "texte": "body", "summary": "summary", "chapo": "summary"}  # fmt: skip
+
+_OPERATOR_WORDS = {"AND", "OR", "NOT", "ET", "OU", "SAUF"}
+_QUOTES = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "‟": '"', "’": "'", "‘": "'"})
+_SYNTAX_HINT = re.compile(r'["()]|(?:^|\s)[-+]\w|\b(?:AND|OR|NOT|ET|OU|SAUF)\b|\w+:')
+
+
+@dataclass
+class SearchRequest:
+    """What to search for: the query string and the same filters the CLI and the web offer."""
+
+    q: str = ""
+    tags: list[str] = field(default_factory=list)
+    since: str | None = None
+    until: str | None = None
+    sort: str = "relevance"
+    page: int = 1
+    limit: int = 10
+    section: str | None = None
+
+    def validate(self) -> None:
+        """Raise QueryError for values out of range."""
+        if self.sort not in ("relevance", "date"):
+            raise QueryError(f"invalid sort {self.sort!r}: use relevance or date")
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
+        if self.page < 1 or self.page * self.limit > MAX_RESULTS_WINDOW:
+            raise QueryError(f"page must be between 1 and {MAX_RESULTS_WINDOW // self.limit}")
+        if len(self.q) > MAX_QUERY_CHARS:
+            raise QueryError(f"query too long ({len(self.q)} characters, at most {MAX_QUERY_CHARS})")
+
+
+@dataclass
+class SearchResults:
+    """The answer to a search, as plain data."""
+
+    query: str
+    total: int
+    page: int
+    limit: int
+    hits: list[dict]
+    facets: dict
+    suggestion: str | None = None
+    filters: dict = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        """Number of result pages available."""
+        return max(1, min(-(-self.total // self.limit), MAX_RESULTS_WINDOW // self.limit))
+
+    def to_dict(self) -> dict:
+        """Return the object `newsearch query --json` and `/api/search` print."""
+        return {
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "pages": self.pages,
+            "hits": self.hits,
+            "facets": self.facets,
+            "suggestion": self.suggestion,
+            "filters": self.filters,
+        }
+
+
+# --- query parsing ---------------------------------------------------------------------------
+
+
+def normalize_query(text: str) -> str:
+    """Make French typography parseable: « » and curly quotes become ", ’ becomes '."""
+    text = text.translate(_QUOTES)
+    # An odd quote would swallow the rest of the query: drop the last one.
+    if text.count('"') % 2:
+        i = text.rfind('"')
+        text = text[:i] + " " + text[i + 1 :]
+    return " ".join(text.split())
+
+
+def _check_shape(text: str) -> None:
+    depth = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise QueryError(f"query nested too deeply (more than {MAX_DEPTH} levels of parentheses)")
+        elif ch == ")":
+            depth = max(0, depth - 1)
+    for word in text.split():
+        if len(word) > MAX_WORD_CHARS:
+            raise QueryError(f"word too long in query ({len(word)} characters, at most {MAX_WORD_CHARS})")
+
+
+def is_long_query(text: str) -> bool:
+    """Tell whether a query is a pasted passage (many words, no syntax) rather than a few keywords."""
+    if _SYNTAX_HINT.search(text):
+        return False
+    words = [w for w in text.split() if normalize_word(w.strip(".,;:!?")) or "-" in w]
+    return len(words) > LONG_QUERY_WORDS
+
+
+def build_parser(schema, long_query: bool):
+    """Return a parser over the article fields with only the syntax newsearch documents."""
+    group = qparser.OrGroup.factory(0.9) if long_query else qparser.AndGroup
+    parser = qparser.MultifieldParser(list(SEARCH_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=group)
+    # Wildcards, ranges and single quotes (French apostrophes!) are not part of the language.
+    for plugin_class in (
+        qparser.WildcardPlugin,
+        qparser.RangePlugin,
+        qparser.SingleQuotePlugin,
+        qparser.BoostPlugin,
+        qparser.EveryPlugin,
+        qparser.FieldsPlugin,
+    ):
+        parser.remove_plugin_class(plugin_class)
+    names = "|".join(sorted(QUERY_FIELDS, key=len, reverse=True))
+    parser.add_plugin(qparser.FieldsPlugin(expr=rf"(?P<text>(?i:{names})):"))
+    parser.add_plugin(qparser.FieldAliasPlugin({"title": ["titre"], "tags": ["tag"], "body": ["texte"],
+                                                 "summary": ["chapo"]}))  # fmt: skip
+    # Only a leading - excludes: the hyphen inside "Nord-Coréens" is part of the word.
+    parser.add_plugin(
+        qparser.PlusMinusPlugin(plusexpr=r"(?:^|(?<=[\s(]))\+(?=\w)", minusexpr=r"(?:^|(?<=[\s(]))-(?=\w)")
+    )
+    parser.add_plugin(qparser.FuzzyTermPlugin())
+    parser.replace_plugin(
+        qparser.OperatorsPlugin(
+            And=r"(?<=\s)(?:AND|ET)(?=\s)",
+            Or=r"(?<=\s)(?:OR|OU)(?=\s)",
+            Not=r"(^|(?<=(\s|[()])))(?:NOT|SAUF)(?=\s)",
+            AndNot=None,
+            AndMaybe=None,
+            Require=None,
+        )
+    )
+    return parser
+
+
+def _lower_field_names(text: str) -> str:
+    return re.sub(
+        r"\b(\w+):", lambda m: m.group(1).lower() + ":" if m.group(1).lower() in QUERY_FIELDS else m.group(0), text
+    )
+
+
+def parse_query(text: str, schema):
+    """Parse a user query into a Whoosh query, or None for an empty query (browse everything)."""
+    text = normalize_query(text)
+    if not text:
+        return None
+    _check_shape(text)
+    text = _lower_field_names(text)
+    parser = build_parser(schema, is_long_query(text))
+    try:
+        q = parser.parse(text)
+    except RecursionError:
+        raise QueryError("query nested too deeply") from None
+    except Exception as exc:  # Whoosh's parser raises assorted exceptions on odd input
+        raise QueryError(f"malformed query: {exc}") from None
+    q = _bound_fuzzy(q)
+    if q is None or q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
+        raise QueryError(f"the query {text!r} has no searchable word (only stop words or operators)")
+    if _only_negative(q):
+        raise QueryError("a query needs at least one word that must match, not only excluded words")
+    return q
+
+
+def _only_negative(q) -> bool:
+    if isinstance(q, wq.Not):
+        return True
+    if isinstance(q, wq.And):
+        return all(_only_negative(sub) for sub in q.subqueries)
+    return False
+
+
+def _bound_fuzzy(q):
+    """Keep fuzzy terms cheap: at most 2 edits and a 2-letter prefix that must match."""
+    if isinstance(q, wq.FuzzyTerm):
+        q.maxdist = min(q.maxdist, 2)
+        q.prefixlength = max(q.prefixlength, 2)
+        return q
+    if isinstance(q, wq.compound.CompoundQuery):
+        q.subqueries = [s for s in (_bound_fuzzy(s) for s in q.subqueries) if s is not None]
+    elif isinstance(q, wq.Not):
+        q.query = _bound_fuzzy(q.query)
+    return q
+
+
+def query_terms(q) -> set[str]:
+    """Return the analyzed terms a query looks for in text fields (for snippets)."""
+    terms = set()
+    if q is None:
+        return terms
+    for fieldname, text in q.iter_all_terms(phrases=True):
+        if fieldname in SEARCH_FIELDS:
+            terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
+    return terms - _negated_terms(q)
+
+
+def _negated_terms(q) -> set[str]:
+    out = set()
+    if isinstance(q, wq.Not):
+        out |= {t.decode() if isinstance(t, bytes) else t for _, t in q.query.iter_all_terms(phrases=True)}
+    elif isinstance(q, wq.compound.CompoundQuery):
+        for sub in q.subqueries:
+            out |= _negated_terms(sub)
+    return out
+
+
+# --- snippets --------------------------------------------------------------------------------
+
+
+def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> str:
+    """Return about `words` words of text around the densest group of query terms, marked **like this**."""
+    text = text[:SNIPPET_SCAN_CHARS].replace(MARK, "* *")
+    spans = list(iter_words(text))
+    if not spans:
+        return ""
+    hits = [i for i, (_, _, forms) in enumerate(spans) if terms.intersection(forms)]
+    if hits:
+        # The window that holds the most distinct query terms, then the most matches.
+        best, best_key = hits[0], (-1, -1)
+        for start in hits:
+            window = [i for i in hits if start <= i < start + words]
+            distinct = len({f for i in window for f in spans[i][2] if f in terms})
+            key = (distinct, len(window))
+            if key > best_key:
+                best, best_key = start, key
+        first = max(0, best - 4)
+    else:
+        first = 0
+    last = min(len(spans), first + words)
+    pieces = []
+    pos = spans[first][0]
+    for i in range(first, last):
+        start, end, forms = spans[i]
+        pieces.append(text[pos:start])
+        word = text[start:end]
+        pieces.append(f"{MARK}{word}{MARK}" if terms.intersection(forms) else word)
+        pos = end
+    snippet = " ".join("".join(pieces).split())
+    prefix = "… " if first > 0 else ""
+    suffix = " …" if last < len(spans) else ""
+    return prefix + snippet + suffix
+
+
+# --- per-searcher caches ---------------------------------------------------------------------
+
+
+class FacetCache:
+    """Per-document tag keys, sections and days, read once per searcher from postings and columns."""
+
+    def __init__(self, searcher):
+        reader = searcher.reader()
+        self.articles = frozenset(searcher.document_numbers(kind=ARTICLE))
+        self.doc_tags: dict[int, tuple[str, ...]] = {}
+        self.tag_docs: dict[str, frozenset[int]] = {}
+        grouped: dict[int, list[str]] = {}
+        for raw in reader.lexicon("tag"):
+            key = raw.decode("utf-8")
+            docs = frozenset(d for d in reader.postings("tag", raw).all_ids() if d in self.articles)
+            if docs:
+                self.tag_docs[key] = docs
+                for d in docs:
+                    grouped.setdefault(d, []).append(key)
+        self.doc_tags = {d: tuple(keys) for d, keys in grouped.items()}
+        self.doc_section: dict[int, str] = {}
+        self.sections: dict[str, frozenset[int]] = {}
+        for raw in reader.lexicon("section"):
+            name = raw.decode("utf-8")
+            docs = frozenset(d for d in reader.postings("section", raw).all_ids() if d in self.articles)
+            if docs:
+                self.sections[name] = docs
+                for d in docs:
+                    self.doc_section[d] = name
+        self.labels = self._labels(reader)
+        days = reader.column_reader("day") if reader.has_column("day") else None
+        self.doc_day: dict[int, int] = {}
+        if days is not None:
+            for d in self.articles:
+                day = days[d]
+                if 0 < day <= MAX_ORDINAL:
+                    self.doc_day[d] = day
+        stamps = reader.column_reader("ts") if reader.has_column("ts") else None
+        self.doc_ts: dict[int, int] = {d: stamps[d] for d in self.doc_day} if stamps is not None else {}
+        self.by_day = sorted((day, d) for d, day in self.doc_day.items())
+        self._day_keys = [day for day, _ in self.by_day]
+
+    @staticmethod
+    def _labels(reader) -> dict[str, str]:
+        best: dict[str, tuple[int, str]] = {}
+        for raw in reader.lexicon("tagform"):
+            form = raw.decode("utf-8")
+            freq = reader.doc_frequency("tagform", raw)
+            key = tag_key(form)
+            # The most frequent spelling wins; ties go to the one with accents and capitals.
+            rank = (freq, sum(1 for ch in form if ord(ch) > 127 or ch.isupper()))
+            if key not in best or rank > best[key][0]:
+                best[key] = (rank, form)
+        return {key: form for key, (_, form) in best.items()}
+
+    def in_days(self, first: int | None, last: int | None) -> set[int]:
+        """Return the articles whose day lies in [first, last]."""
+        lo = 0 if first is None else bisect.bisect_left(self._day_keys, first)
+        hi = len(self.by_day) if last is None else bisect.bisect_right(self._day_keys, last)
+        return {d for _, d in self.by_day[lo:hi]}
+
+
+# --- the searcher ----------------------------------------------------------------------------
+
+
+class Engine:
+    """An open index: one searcher shared by all requests, refreshed when a job commits."""
+
+    def __init__(self, index_dir=None, time_limit: float | None = None):
+        self.store = IndexStore(index_dir)
+        self.time_limit = time_limit
+        self._lock = threading.Lock()
+        self._generation = None
+        self._ix = None
+        self._searcher = None
+        self._cache = None
+        self._open()
+
+    def _open(self):
+        gen = self.store.current_name()
+        ix = self.store.open()
+        searcher = ix.searcher(weighting=scoring.BM25F(B=0.75, K1=1.2))
+        old = self._searcher
+        self._ix, self._searcher, self._generation = ix, searcher, gen
+        self._cache = FacetCache(searcher)
+        if old is not None:
+            # A request still using the old searcher keeps it alive; closing it here would break that request.
+            pass
+
+    def refresh(self):
+        """Pick up new commits and a switched generation; returns the searcher and cache to use."""
+        with self._lock:
+            if self.store.current_name() != self._generation:
+                self._open()
+            else:
+                fresh = self._searcher.refresh()
+                if fresh is not self._searcher:
+                    self._searcher = fresh
+                    self._cache = FacetCache(fresh)
+            return self._searcher, self._cache
+
+    @property
+    def schema(self):
+        """The index's schema."""
+        return self._ix.schema
+
+    def close(self):
+        """Release the searcher."""
+        if self._searcher is not None:
+            self._searcher.close()
+
+    # -- search ---------------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResults:
+        """Run a search and return its page of hits with facets over every match."""
+        request.validate()
+        searcher, cache = self.refresh()
+        q = parse_query(request.q, searcher.schema)
+        allowed = set(cache.articles)
+        tag_keys = [tag_key(t) for t in request.tags if tag_key(t)]
+        for key in tag_keys:
+            allowed &= cache.tag_docs.get(key, frozenset())
+        if request.section:
+            allowed &= cache.sections.get(request.section, frozenset())
+        first = parse_bound(request.since).toordinal() if request.since else None
+        last = parse_bound(request.until, end=True).toordinal() if request.until else None
+        if first is not None and last is not None and first > last:
+            raise QueryError("--since is after --until")
+        if first is not None or last is not None:
+            allowed &= cache.in_days(first, last)
+        wanted = request.page * request.limit
+        if q is None:
+            hits_docs, total, matched = self._browse(searcher, cache, allowed, request, wanted)
+            scores = {}
+        else:
+            hits_docs, scores, total, matched = self._run(searcher, q, allowed, request, wanted)
+        page_docs = hits_docs[(request.page - 1) * request.limit : wanted]
+        terms = query_terms(q)
+        hits = [self._hit(searcher, d, scores.get(d), terms) for d in page_docs]
+        suggestion = self.suggest(searcher, request.q) if q is not None and total == 0 else None
+        return SearchResults(
+            query=request.q,
+            total=total,
+            page=request.page,
+            limit=request.limit,
+            hits=hits,
+            facets=self._facets(cache, matched, tag_keys, request.section),
+            suggestion=suggestion,
+            filters={
+                "tags": tag_keys,
+                "since": request.since,
+                "until": request.until,
+                "sort": request.sort,
+                "section": request.section,
+            },
+        )
+
+    def _run(self, searcher, q, allowed, request, wanted):
+        sortedby = FieldFacet("ts", reverse=True) if request.sort == "date" else None
+        if not allowed:
+            return [], {}, 0, set()
+        collector = FilterCollector(searcher.collector(limit=wanted, sortedby=sortedby), allow=allowed)
+        if self.time_limit:
+            collector = TimeLimitCollector(collector, self.time_limit, use_alarm=False)
+        try:
+            searcher.search_with_collector(q, collector)
+        except TimeLimit:
+            raise QueryError("query too costly: it took longer than the time limit; make it more specific") from None
+        results = collector.results()
+        docs = [hit.docnum for hit in results]
+        scores = {hit.docnum: hit.score for hit in results} if request.sort == "relevance" else {}
+        matched = results.docs() if len(docs) >= wanted else set(docs)
+        if not isinstance(matched, set):
+            matched = set(matched)
+        matched &= allowed
+        return docs, scores, len(matched), matched
+
+    @staticmethod
+    def _browse(searcher, cache, allowed, request, wanted):
+        # No query words: the newest articles first, whatever the sort.
+        ordered = sorted(allowed, key=lambda d: cache.doc_ts.get(d, 0), reverse=True)
+        return ordered[:wanted], len(allowed), allowed
+
+    @staticmethod
+    def _hit(searcher, docnum, score, terms) -> dict:
+        fields = searcher.stored_fields(docnum)
+        text = fields.get("body") or fields.get("summary") or ""
+        return {
+            "id": fields["id"],
+            "title": fields.get("title", ""),
+            "url": fields.get("url", ""),
+            "date": fields.get("date", ""),
+            "tags": fields.get("taglist", []),
+            "section": fields.get("section", ""),
+            "score": round(score, 4) if score is not None else None,
+            "snippet": make_snippet(text, terms),
+        }
+
+    @staticmethod
+    def _facets(cache: FacetCache, matched: set[int], selected_tags, selected_section) -> dict:
+        tag_counts: Counter = Counter()
+        section_counts: Counter = Counter()
+        days = []
+        for d in matched:
+            tag_counts.update(cache.doc_tags.get(d, ()))
+            section = cache.doc_section.get(d)
+            if section:
+                section_counts[section] += 1
+            day = cache.doc_day.get(d)
+            if day:
+                days.append(day)
+        tags = [
+            {"value": key, "label": cache.labels.get(key, key), "count": count}
+            for key, count in sorted(tag_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+        sections = [
+            {"value": name, "label": name, "count": count}
+            for name, count in sorted(section_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+        return {"tags": tags, "date": date_histogram(days), "section": sections}
+
+    # -- single articles ------------------------------------------------------------------------
+
+    def article(self, article_id: str) -> dict:
+        """Return one article's stored fields, looked up by id in the index only."""
+        searcher, _ = self.refresh()
+        if article_id.startswith("source:"):
+            raise NotFoundError(f"no article with id {article_id!r}")
+        fields = searcher.document(id=article_id)
+        if not fields or fields.get("kind") != ARTICLE:
+            raise NotFoundError(f"no article with id {article_id!r}")
+        return {
+            "id": fields["id"],
+            "title": fields.get("title", ""),
+            "url": fields.get("url", ""),
+            "date": fields.get("date", ""),
+            "tags": fields.get("taglist", []),
+            "section": fields.get("section", ""),
+            "author": fields.get("author", ""),
+            "summary": fields.get("summary", ""),
+            "body": fields.get("body", ""),
+            "path": fields.get("path", ""),
+        }
+
+    def related(self, article_id: str, limit: int = 5) -> list[dict]:
+        """Return articles like this one (Whoosh more-like-this over the body)."""
+        searcher, _ = self.refresh()
+        docnum = searcher.document_number(id=article_id)
+        if docnum is None:
+            raise NotFoundError(f"no article with id {article_id!r}")
+        results = searcher.more_like(docnum, "body", top=limit, numterms=25)
+        return [self._hit(searcher, hit.docnum, hit.score, set()) for hit in results]
+
+    # -- did you mean ---------------------------------------------------------------------------
+
+    def suggest(self, searcher, text: str) -> str | None:
+        """Return the query with unknown words replaced by close, frequent index words, or None."""
+        reader = searcher.reader()
+        changed = False
+        out = []
+        for token in normalize_query(text).split():
+            core = token.strip('"().,;:!?')
+            term = normalize_word(core) if core and ":" not in core and not core.startswith("-") else ""
+            if not term or term.isdigit() or reader.doc_frequency("body", term) or reader.doc_frequency("title", term):
+                out.append(token)
+                continue
+            best = None
+            for candidate in reader.terms_within("body", term, 2 if len(term) > 5 else 1, prefix=1):
+                freq = reader.doc_frequency("body", candidate)
+                if best is None or freq > best[0]:
+                    best = (freq, candidate)
+            if best is None:
+                out.append(token)
+                continue
+            changed = True
+            out.append(token.replace(core, _surface(best[1], core)))
+        return " ".join(out) if changed else None
+
+    # -- stats ------------------------------------------------------------------------------------
+
+    def stats(self) -> dict:
+        """Return document count, date range, top tags, size and version of the index."""
+        from .schema import INDEX_VERSION
+
+        searcher, cache = self.refresh()
+        days = cache._day_keys
+        tags = Counter({key: len(docs) for key, docs in cache.tag_docs.items()})
+        return {
+            "documents": len(cache.articles),
+            "sources": sum(1 for _ in searcher.document_numbers(kind=SOURCE)),
+            "date_min": ordinal_to_date(days[0]).isoformat() if days else None,
+            "date_max": ordinal_to_date(days[-1]).isoformat() if days else None,
+            "undated": len(cache.articles) - len(days),
+            "top_tags": [
+                {"value": key, "label": cache.labels.get(key, key), "count": count}
+                for key, count in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+            ],
+            "index_dir": str(self.store.root),
+            "generation": self._generation,
+            "size_bytes": self.store.size_bytes(),
+            "index_version": INDEX_VERSION,
+        }
+
+
+def _surface(term: str, typed: str) -> str:
+    """Show a suggested index term in the user's case (terms are folded, light-stemmed)."""
+    return term.capitalize() if typed[:1].isupper() else term
+
+
+def date_histogram(days: list[int]) -> list[dict]:
+    """Count days by month, or by year when they span more than three years."""
+    if not days:
+        return []
+    first, last = ordinal_to_date(min(days)), ordinal_to_date(max(days))
+    by_year = (last.year - first.year) * 12 + (last.month - first.month) >= 36
+    counts: Counter = Counter()
+    for day in days:
+        moment = ordinal_to_date(day)
+        counts[f"{moment.year:04d}" if by_year else f"{moment.year:04d}-{moment.month:02d}"] += 1
+    return [{"value": key, "label": bucket_label(key), "count": counts[key]} for key in sorted(counts)]
+
+
+def search(index_dir, request: SearchRequest) -> SearchResults:
+    """Open an index, run one search, close it."""
+    engine = Engine(index_dir)
+    try:
+        return engine.search(request)
+    finally:
+        engine.close()
+
+
+__all__ = ["Engine", "SearchRequest", "SearchResults", "search", "make_snippet", "parse_query", "fold"]

@@ -1,0 +1,222 @@
+"""The index directory: versioned generations of a Whoosh index, the CURRENT pointer and the job lock.
+
+Layout of an index directory::
+
+    CURRENT          name of the live generation, replaced atomically (write, fsync, rename)
+    LOCK             flock()ed by the one job allowed to write
+    gen-000001/      a Whoosh index plus newsearch.json (its version)
+
+A full rebuild writes a new generation and switches CURRENT when it is complete, so readers keep
+the old one until then.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import FileIndex
+
+from .errors import IndexDamagedError, IndexLockedError, IndexMissingError, NewsearchError, SchemaVersionError
+from .schema import INDEX_VERSION, build_schema
+
+META = "newsearch.json"
+
+
+def default_index_dir() -> Path:
+    """Return $NEWSEARCH_INDEX, else ./index."""
+    return Path(os.environ.get("NEWSEARCH_INDEX") or "index")
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a directory entry so that a rename in it survives a power loss."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace a small file atomically and durably."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+class DurableFileStorage(FileStorage):
+    """Whoosh file storage that fsyncs every file it writes and the directory after each rename.
+
+    Whoosh writes segment files, then a new table of contents under a temporary name that it renames:
+    with these two flushes a commit is on disk before the new table of contents points to it.
+    """
+
+    def create_file(self, name, excl=False, mode="wb", **kwargs):
+        f = super().create_file(name, excl, mode, **kwargs)
+        inner = f.onclose
+
+        def onclose(sfile):
+            if inner:
+                inner(sfile)
+            try:
+                sfile.file.flush()
+                os.fsync(sfile.file.fileno())
+            except (AttributeError, OSError, ValueError):
+                pass
+
+        f.onclose = onclose
+        return f
+
+    def rename_file(self, oldname, newname, safe=False):
+        super().rename_file(oldname, newname, safe)
+        fsync_dir(Path(self.folder))
+
+
+def open_whoosh(gen_dir: Path):
+    """Open the Whoosh index of a generation directory with durable storage."""
+    return FileIndex(DurableFileStorage(str(gen_dir)), indexname="MAIN")
+
+
+class IndexStore:
+    """One index directory on disk."""
+
+    def __init__(self, root=None):
+        self.root = Path(root) if root is not None else default_index_dir()
+
+    # -- generations --------------------------------------------------------------------------
+
+    def current_name(self) -> str | None:
+        """Return the name of the live generation, or None when there is no index."""
+        try:
+            name = (self.root / "CURRENT").read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise IndexDamagedError(f"cannot read {self.root / 'CURRENT'}: {exc.strerror}") from None
+        return name or None
+
+    def current_dir(self) -> Path:
+        """Return the live generation's directory, or raise IndexMissingError."""
+        name = self.current_name()
+        if name is None or not (self.root / name).is_dir():
+            raise IndexMissingError(f"no index in {self.root}: run `newsearch index PATH…` first (or pass --index DIR)")
+        return self.root / name
+
+    def exists(self) -> bool:
+        """Tell whether a live generation exists."""
+        name = self.current_name()
+        return name is not None and (self.root / name).is_dir()
+
+    def version_of(self, gen_dir: Path) -> str | None:
+        """Return the INDEX_VERSION a generation was built with."""
+        try:
+            return json.loads((gen_dir / META).read_text(encoding="utf-8")).get("version")
+        except (OSError, ValueError):
+            return None
+
+    def check_version(self, gen_dir: Path) -> None:
+        """Refuse a generation built by another schema or analyzer version."""
+        version = self.version_of(gen_dir)
+        if version != INDEX_VERSION:
+            raise SchemaVersionError(
+                f"the index in {self.root} was built with index version {version or 'unknown'}, "
+                f"this newsearch uses {INDEX_VERSION} (analysis or schema changed): "
+                "rebuild it with `newsearch index --full PATH…`"
+            )
+
+    def open(self, check_version: bool = True):
+        """Open the live Whoosh index for reading."""
+        gen_dir = self.current_dir()
+        if check_version:
+            self.check_version(gen_dir)
+        try:
+            return open_whoosh(gen_dir)
+        except Exception as exc:  # Whoosh reports damage as assorted raw exceptions
+            raise IndexDamagedError(
+                f"the index in {gen_dir} cannot be opened ({type(exc).__name__}: {exc}); "
+                "rebuild it with `newsearch index --full PATH…`"
+            ) from None
+
+    def new_generation(self):
+        """Create an empty generation directory and return (path, Whoosh index)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        numbers = [int(p.name[4:]) for p in self.root.glob("gen-*") if p.name[4:].isdigit()]
+        gen_dir = self.root / f"gen-{max(numbers, default=0) + 1:06d}"
+        gen_dir.mkdir()
+        ix = FileIndex.create(DurableFileStorage(str(gen_dir)), build_schema(), "MAIN")
+        write_atomic(gen_dir / META, json.dumps({"version": INDEX_VERSION, "created": time.time()}))
+        return gen_dir, ix
+
+    def switch_to(self, gen_dir: Path) -> None:
+        """Make a generation live, then remove generations older than the previous one."""
+        previous = self.current_name()
+        write_atomic(self.root / "CURRENT", gen_dir.name + "\n")
+        keep = {gen_dir.name, previous}
+        for old in self.root.glob("gen-*"):
+            # The previous generation stays one round: a reader that opened it a moment ago may still read it.
+            if old.name not in keep and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+
+    def remove_generation(self, gen_dir: Path) -> None:
+        """Delete an unfinished generation."""
+        shutil.rmtree(gen_dir, ignore_errors=True)
+
+    def clean_stray_files(self, gen_dir: Path) -> list[str]:
+        """Remove temporary files that a killed commit left behind (Whoosh never removes *.toc.<time>)."""
+        removed = []
+        for p in gen_dir.iterdir():
+            if ".toc." in p.name or p.name.endswith(".tmp"):
+                try:
+                    p.unlink()
+                    removed.append(p.name)
+                except OSError:
+                    pass
+        for p in self.root.glob("*.tmp"):
+            p.unlink(missing_ok=True)
+        return removed
+
+    def size_bytes(self) -> int:
+        """Return the size of the live generation on disk."""
+        try:
+            return sum(p.stat().st_size for p in self.current_dir().iterdir() if p.is_file())
+        except NewsearchError:
+            return 0
+
+    # -- job lock -----------------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, timeout: float = 180.0, poll: float = 0.2):
+        """Hold the directory's job lock, waiting up to timeout seconds for another job to finish."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fh = open(self.root / "LOCK", "a+")
+        except OSError as exc:
+            raise NewsearchError(f"cannot write in the index directory {self.root}: {exc.strerror}") from None
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise IndexLockedError(
+                            f"another newsearch job is writing {self.root} (waited {timeout:g} s for its lock)"
+                        ) from None
+                    time.sleep(poll)
+            yield
+        finally:
+            fh.close()
