@@ -56,8 +56,8 @@ def _light_stem(word: str) -> str:
         word = word[:-1]
     elif word.endswith("s") and not word.endswith("ss"):
         word = word[:-1]
-    if len(word) < 5:
-        return word
+    if len(word) < 6:
+        return word  # armée/arme, verte/vert: too short to tell a feminine from another word
     # Feminine and adjectival endings onto the masculine stem; -ere keeps its r so mere/mer stay apart.
     for suffix, replacement in (
         ("enne", "en"),

@@ -1,0 +1,109 @@
+"""The French analyzer: golden tables of sentence → tokens, and queries that must (not) meet documents."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsearch.analysis import analyze, fold, iter_words, light_stem
+
+# sentence → tokens when indexing (the joined form of a hyphenated word comes first, at the same position)
+INDEX_GOLDEN = [
+    ("Les soldats nord-coréens", ["soldat", "nordcoreen", "nord", "coreen"]),
+    ("un soldat nord-coréen", ["soldat", "nordcoreen", "nord", "coreen"]),
+    ("L’engagement d’un contingent", ["engagement", "contingent"]),
+    ("L'engagement d'un contingent", ["engagement", "contingent"]),
+    ("jusqu'ici, lorsqu’il parle, puisqu'elle quoiqu'on", ["ici", "parle"]),
+    ("Les Coréennes et les Coréens", ["coreen", "coreen"]),
+    ("cheval, chevaux, journaux, bateaux", ["cheval", "cheval", "journal", "bateau"]),
+    ("Œuvres, cœur, sœur, ex æquo", ["oeuvr", "coeur", "soeur", "ex", "aequo"]),
+    ("Université, universités, univers", ["universit", "universit", "univer"]),
+    ("collectivités et collections", ["collectivit", "collection"]),
+    ("étudiants, étudiante, ETUDIANTS", ["etudiant", "etudiant", "etudiant"]),
+    ("française, français, Françaises", ["francai", "francai", "francai"]),
+    ("première, premier", ["premier", "premier"]),
+    ("heureuse, heureux", ["heureu", "heureu"]),
+    ("sportive, sportifs", ["sportif", "sportif"]),
+    ("Kim Jong-un", ["kim", "jongun", "jong"]),
+    ("cessez-le-feu", ["cessezlefeu", "cessez", "feu"]),
+    ("aujourd'hui", ["aujourdhui"]),
+    ("la mer et la mère", ["mer", "mere"]),
+    ("en 2022, 80 km/h", ["2022", "80", "km", "h"]),
+]
+
+
+@pytest.mark.parametrize("sentence, tokens", INDEX_GOLDEN)
+def test_index_tokens(sentence, tokens):
+    assert analyze(sentence, mode="index") == tokens
+
+
+# Queries never get the joined form: "Nord-Coréens" is searched as the phrase "nord coreen".
+QUERY_GOLDEN = [
+    ("soldats nord-coréens", ["soldat", "nord", "coreen"]),
+    ("universite etudiants", ["universit", "etudiant"]),
+    ("Kim Jong-un", ["kim", "jong"]),
+    ("qu’est-ce que l’OTAN", ["otan"]),
+]
+
+
+@pytest.mark.parametrize("sentence, tokens", QUERY_GOLDEN)
+def test_query_tokens(sentence, tokens):
+    assert analyze(sentence, mode="query") == tokens
+
+
+@pytest.mark.parametrize(
+    "typed, written",
+    [
+        ("universite", "Université"),
+        ("etudiants", "étudiantes"),
+        ("coreen", "coréennes"),
+        ("soldat", "soldats"),
+        ("cheval", "chevaux"),
+        ("oeuvre", "œuvres"),
+        ("COEUR", "cœur"),
+        ("hopital", "hôpitaux"),
+        ("europeenne", "Européens"),
+    ],
+)
+def test_typed_query_meets_written_word(typed, written):
+    assert analyze(typed) == analyze(written)
+
+
+@pytest.mark.parametrize(
+    "one, other",
+    [("collectivités", "collections"), ("universités", "univers"), ("mère", "mer"), ("coréen", "corée")],
+)
+def test_unrelated_words_stay_apart(one, other):
+    assert analyze(one) != analyze(other)
+
+
+def test_positions_close_stop_word_gaps_and_share_hyphen_position():
+    from newsearch.analysis import FRENCH
+
+    tokens = [(t.text, t.pos) for t in FRENCH("Les soldats nord-coréens de Kim", mode="index", positions=True)]
+    assert tokens == [("soldat", 0), ("nordcoreen", 1), ("nord", 1), ("coreen", 2), ("kim", 3)]
+
+
+def test_character_offsets_point_at_the_words():
+    from newsearch.analysis import FRENCH
+
+    text = "L’armée nord-coréenne"
+    spans = [(t.text, text[t.startchar : t.endchar]) for t in FRENCH(text, mode="query", chars=True)]
+    assert spans == [("armee", "armée"), ("nord", "nord"), ("coreen", "coréenne")]
+
+
+def test_fold_expands_ligatures_and_drops_accents_and_punctuation():
+    assert fold("Œdipe") == "oedipe"
+    assert fold("Æsope") == "aesope"
+    assert fold("Éléonore") == "eleonore"
+    assert fold("l’État") == "letat"
+
+
+def test_light_stem_leaves_short_words_and_numbers():
+    assert light_stem("bus") == "bus"
+    assert light_stem("2026") == "2026"
+
+
+def test_iter_words_gives_offsets_and_terms_for_highlighting():
+    text = "Des soldats nord-coréens"
+    words = [(text[s:e], terms) for s, e, terms in iter_words(text)]
+    assert words == [("Des", []), ("soldats", ["soldat"]), ("nord-coréens", ["nord", "coreen", "nordcoreen"])]
