@@ -21,6 +21,8 @@ JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSON_SUFFIXES + JSONL_SUFFIXES
 
 MAX_FILE_BYTES = 2 * 1024**3
+# Fewer words than this in an HTML page's extracted text is a menu or an error page, not an article.
+MIN_HTML_WORDS = 5
 
 
 @dataclass
@@ -383,7 +385,7 @@ def parse_html(page: str, path: str) -> Article:
     url = url or first("og:url") or data.get("url") or ""
     author = clean_line(first("author", "article:author") or data.get("author") or "")
     summary = clean_line(first("description", "og:description"))
-    if not body:
+    if len(body.split()) < MIN_HTML_WORDS:
         raise ParseError(f"{path}: no article text found in the HTML page")
     # A description that merely repeats the first lines of the body would count those words twice.
     if summary and body.startswith(summary[:60]):

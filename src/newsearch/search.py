@@ -38,7 +38,8 @@ QUERY_FIELDS = {"title": "title", "titre": "title", "tag": "tags", "tags": "tags
 
 _OPERATOR_WORDS = {"AND", "OR", "NOT", "ET", "OU", "SAUF"}
 _QUOTES = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "‟": '"', "’": "'", "‘": "'"})
-_SYNTAX_HINT = re.compile(r'["()]|(?:^|\s)[-+]\w|\b(?:AND|OR|NOT|ET|OU|SAUF)\b|\w+:')
+# Syntax a user typed on purpose; quotes and parentheses in a pasted passage are not.
+_EXPLICIT = re.compile(r"\b(?:AND|OR|NOT|ET|OU|SAUF)\b|(?:^|\s)-\w|\b\w+:(?=\S)")
 
 
 @dataclass
@@ -126,11 +127,16 @@ def _check_shape(text: str) -> None:
 
 
 def is_long_query(text: str) -> bool:
-    """Tell whether a query is a pasted passage (many words, no syntax) rather than a few keywords."""
-    if _SYNTAX_HINT.search(text):
+    """Tell whether a query is a pasted passage (many words, no operator or field) rather than keywords."""
+    if _EXPLICIT.search(text):
         return False
-    words = [w for w in text.split() if normalize_word(w.strip(".,;:!?")) or "-" in w]
+    words = [w for w in text.split() if normalize_word(w.strip(".,;:!?()\"'+")) or "-" in w]
     return len(words) > LONG_QUERY_WORDS
+
+
+def strip_syntax(text: str) -> str:
+    """Remove quotes, parentheses and +/- prefixes: a pasted passage is words, not syntax."""
+    return " ".join(re.sub(r'["()+]|(?:^|(?<=\s))-', " ", text).split())
 
 
 def build_parser(schema, long_query: bool):
@@ -182,13 +188,18 @@ def parse_query(text: str, schema):
         return None
     _check_shape(text)
     text = _lower_field_names(text)
-    parser = build_parser(schema, is_long_query(text))
+    long_query = is_long_query(text)
+    if long_query:
+        text = strip_syntax(text)
     try:
-        q = parser.parse(text)
+        q = build_parser(schema, long_query).parse(text)
     except RecursionError:
         raise QueryError("query nested too deeply") from None
-    except Exception as exc:  # Whoosh's parser raises assorted exceptions on odd input
-        raise QueryError(f"malformed query: {exc}") from None
+    except Exception:  # Whoosh's parser raises assorted exceptions on odd input: read it as plain words
+        try:
+            q = build_parser(schema, long_query).parse(strip_syntax(text))
+        except Exception as exc:
+            raise QueryError(f"malformed query: {exc}") from None
     q = _bound_fuzzy(q)
     if q is None or q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
         raise QueryError(f"the query {text!r} has no searchable word (only stop words or operators)")

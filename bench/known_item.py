@@ -1,0 +1,119 @@
+"""Known-item ranking check on ../shared: query = an article's summary, answer = that article.
+
+Usage: python bench/known_item.py [--task summary|title] [--limit-ids N] [--rebuild]
+
+The corpus is indexed without any summary (and, for the title task, without the titles), into
+bench/data/known-item-<task>/, rebuilt only when missing or built by another index version.
+Prints MRR@10, Recall@10, Recall@100 and nDCG@10 next to the reference engines of eval/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from newsearch.errors import QueryError  # noqa: E402
+from newsearch.indexer import Indexer  # noqa: E402
+from newsearch.search import Engine, SearchRequest  # noqa: E402
+from newsearch.store import IndexStore  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+DATA = ROOT / "bench" / "data"
+REFERENCES = {
+    "summary": [("Lucene 8.7 FrenchAnalyzer BM25", 0.730, 0.888), ("tantivy 0.27 fr_stem", 0.733, 0.880),
+                ("SQLite FTS5 unicode61", 0.751, 0.893)],
+    "title": [("Lucene 8.7 FrenchAnalyzer BM25", 0.28, None)],
+}  # fmt: skip
+
+
+def load_corpus() -> dict[str, dict]:
+    """Read every record of the shared corpus, keyed by id."""
+    with gzip.open(SHARED / "corpus" / "orangesum.jsonl.gz", "rt", encoding="utf-8") as fh:
+        return {rec["id"]: rec for rec in map(json.loads, fh)}
+
+
+def build_index(corpus: dict[str, dict], task: str, rebuild: bool) -> Path:
+    """Index the corpus without summaries (and without titles for the title task)."""
+    index_dir = DATA / f"known-item-{task}"
+    store = IndexStore(index_dir)
+    if store.exists() and not rebuild:
+        try:
+            store.check_version(store.current_dir())
+            return index_dir
+        except Exception:
+            pass
+    DATA.mkdir(parents=True, exist_ok=True)
+    source = DATA / f"corpus-{task}.jsonl"
+    with open(source, "w", encoding="utf-8") as out:
+        for rec in corpus.values():
+            rec = {k: v for k, v in rec.items() if k != "summary"}
+            if task == "title":
+                rec.pop("title", None)
+            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    started = time.monotonic()
+    report = Indexer(store).run([source], full=True)
+    print(f"indexed {report.documents} articles in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    return index_dir
+
+
+def evaluate(engine: Engine, queries: list[tuple[str, str]], depth: int = 100) -> dict:
+    """Run the queries; return MRR@10, Recall@10, Recall@100, nDCG@10 and the median latency."""
+    reciprocal, r10, r100, ndcg, times = [], [], [], [], []
+    for answer, text in queries:
+        started = time.perf_counter()
+        try:
+            hits = engine.search(SearchRequest(q=text, limit=depth)).hits
+        except QueryError:  # e.g. a summary made only of stop words: a miss, as for any engine
+            hits = []
+        times.append(time.perf_counter() - started)
+        ids = [h["id"] for h in hits]
+        rank = ids.index(answer) + 1 if answer in ids else None
+        reciprocal.append(1 / rank if rank and rank <= 10 else 0.0)
+        r10.append(1.0 if rank and rank <= 10 else 0.0)
+        r100.append(1.0 if rank else 0.0)
+        ndcg.append(1 / math.log2(rank + 1) if rank and rank <= 10 else 0.0)
+    n = len(queries)
+    return {
+        "MRR@10": sum(reciprocal) / n,
+        "R@10": sum(r10) / n,
+        "R@100": sum(r100) / n,
+        "nDCG@10": sum(ndcg) / n,
+        "median ms": statistics.median(times) * 1000,
+        "queries": n,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", choices=["summary", "title"], default="summary")
+    parser.add_argument("--limit-ids", type=int, default=None, help="only the first N dev ids")
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+    corpus = load_corpus()
+    ids = (SHARED / "eval" / "known-item-dev.txt").read_text().split()[: args.limit_ids]
+    field = "summary" if args.task == "summary" else "title"
+    queries = [(i, corpus[i][field]) for i in ids if corpus.get(i, {}).get(field)]
+    engine = Engine(build_index(corpus, args.task, args.rebuild))
+    result = evaluate(engine, queries)
+    print(f"\nKnown-item task: query = {field}, {result['queries']} dev ids, {len(corpus)} articles\n")
+    print("| engine | MRR@10 | R@10 | R@100 | nDCG@10 | median ms |")
+    print("|---|---|---|---|---|---|")
+    print(
+        f"| newsearch | {result['MRR@10']:.3f} | {result['R@10']:.3f} | {result['R@100']:.3f} "
+        f"| {result['nDCG@10']:.3f} | {result['median ms']:.1f} |"
+    )
+    for name, mrr, r10 in REFERENCES[args.task]:
+        print(f"| {name} | {mrr:.3f} | {r10 if r10 is not None else '–'} | – | – | – |")
+
+
+if __name__ == "__main__":
+    main()
