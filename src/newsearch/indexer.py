@@ -1,29 +1,37 @@
-"""Index article files incrementally: new, changed and vanished files only, committed in batches."""
+"""Index article files incrementally: new, changed and vanished files only, committed in batches.
+
+Every source file has a record in the index (a document of kind "source"): its size, mtime and sha256,
+and for each article it yields a hash of the indexed fields. Records and articles commit together, and a
+commit only happens where they agree (a file half done gets an incomplete record naming what is in the
+index), so a job killed at any moment leaves a consistent index, and the next run finishes the work.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .dates import day_ordinal, parse_iso, to_utc_timestamp
-from .errors import IndexLockedError, NewsearchError, ParseError
+from .errors import IndexDamagedError, IndexLockedError, NewsearchError, ParseError
 from .parse import Article, parse_bytes, read_bytes, supported, tag_key
-from .schema import ARTICLE, SOURCE
-from .store import IndexStore
+from .schema import ARTICLE, INDEX_VERSION, SOURCE
+from .store import IndexStore, open_whoosh, write_error
 
 Progress = Callable[..., None]
 
 DEFAULT_BATCH = 5000
 DEFAULT_LOCK_TIMEOUT = 180.0
+RECORD_VERSION = 2
 
 
 @dataclass
 class IndexReport:
-    """What one indexing run did."""
+    """What one indexing run did (or, with dry_run, would do), counted in articles against the live index."""
 
     added: int = 0
     updated: int = 0
@@ -34,6 +42,13 @@ class IndexReport:
     files: int = 0
     dry_run: bool = False
     seconds: float = 0.0
+    commits: int = 0
+    resumed: bool = False
+
+    @property
+    def changed(self) -> bool:
+        """Tell whether the run changed (or would change) any article."""
+        return bool(self.added or self.updated or self.deleted)
 
     def to_dict(self) -> dict:
         """Return the report as the JSON object `newsearch index --json` prints."""
@@ -54,6 +69,45 @@ class IndexReport:
             f"deleted {self.deleted}, unchanged {self.unchanged}, skipped {len(self.skipped)}; "
             f"{self.documents} documents in the index ({self.seconds:.1f} s)"
         )
+
+
+@dataclass
+class SourceRecord:
+    """What the index holds of one source file: its identity and, per article id, the hash of what was indexed."""
+
+    path: str
+    size: int
+    mtime: int
+    sha256: str
+    ids: dict[str, str | None]
+    # False while a large file is half indexed: ids then lists every article of it that the index holds.
+    complete: bool = True
+
+    @classmethod
+    def from_stored(cls, path: str, data: dict) -> SourceRecord:
+        """Read a record from its stored form (version 1 records had no hashes)."""
+        ids = list(data.get("ids", []))
+        hashes = data.get("hashes") or [None] * len(ids)
+        return cls(
+            path=path,
+            size=data.get("size", -1),
+            mtime=data.get("mtime", -1),
+            sha256=data.get("sha256", ""),
+            ids=dict(zip(ids, hashes, strict=False)),
+            complete=data.get("complete", True),
+        )
+
+    def stored(self) -> dict:
+        """Return the record as stored in the index."""
+        return {
+            "v": RECORD_VERSION,
+            "size": self.size,
+            "mtime": self.mtime,
+            "sha256": self.sha256,
+            "ids": list(self.ids),
+            "hashes": list(self.ids.values()),
+            "complete": self.complete,
+        }
 
 
 def article_document(article: Article) -> dict:
@@ -79,6 +133,20 @@ def article_document(article: Article) -> dict:
         doc["ts"] = to_utc_timestamp(moment)
         doc["day"] = day_ordinal(moment)
     return {k: v for k, v in doc.items() if v not in ("", None)}
+
+
+def document_hash(doc: dict) -> str:
+    """Return a short hash of an article's indexed fields: equal hashes mean nothing to rewrite."""
+    text = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+
+
+def read_records(searcher) -> dict[str, SourceRecord]:
+    """Return the source-file records of an index by path."""
+    return {
+        fields["path"]: SourceRecord.from_stored(fields["path"], fields.get("source") or {})
+        for fields in searcher.documents(kind=SOURCE)
+    }
 
 
 def walk(paths: Iterable) -> tuple[list[Path], list[dict], list[Path]]:
@@ -135,129 +203,216 @@ class Indexer:
     def run(self, paths, full: bool = False, dry_run: bool = False) -> IndexReport:
         """Index paths; with full, rebuild into a new generation and switch to it when done."""
         started = time.monotonic()
-        with self.store.lock(self.lock_timeout):
-            report = self._run(paths, full, dry_run)
+        if dry_run:
+            # Only reads: no lock, so that a dry run creates nothing, not even the index directory.
+            report = self._run(paths, full, dry_run=True)
+        else:
+            with self.store.lock(self.lock_timeout):
+                report = self._run(paths, full, dry_run=False)
         report.seconds = time.monotonic() - started
         return report
 
-    def _open(self, full: bool, dry_run: bool):
-        if self.store.exists() and not full:
+    # -- choosing the generation to write ------------------------------------------------------
+
+    def _resume_or_create(self, report: IndexReport):
+        """Return (dir, index) of the newest usable unfinished generation (a killed rebuild), else of a new one."""
+        chosen = None
+        for gen_dir in reversed(self.store.unfinished_generations()):
+            if chosen is None and self.store.version_of(gen_dir) == INDEX_VERSION:
+                try:
+                    ix = open_whoosh(gen_dir)
+                    with ix.searcher() as searcher:
+                        read_records(searcher)
+                    self.store.clean_stray_files(gen_dir)
+                    chosen = (gen_dir, ix)
+                    report.resumed = True
+                    self.progress("resume", generation=gen_dir.name)
+                    continue
+                except Exception:  # an unopenable leftover is rebuilt, not repaired
+                    pass
+            self.store.remove_generation(gen_dir)
+        return chosen or self.store.new_generation()
+
+    def _target(self, full: bool, dry_run: bool, report: IndexReport):
+        """Return (generation dir, Whoosh index, switch at the end) for this run; (None, None, False) for nothing."""
+        live = self.store.exists()
+        if live and not full:
             gen_dir = self.store.current_dir()
             self.store.check_version(gen_dir)
-            self.store.clean_stray_files(gen_dir)
+            if not dry_run:
+                self.store.clean_stray_files(gen_dir)
             return gen_dir, self.store.open(), False
         if dry_run:
-            return None, None, True
-        gen_dir, ix = self.store.new_generation()
+            return None, None, False
+        gen_dir, ix = self._resume_or_create(report)
+        if not live:
+            # No reader to protect: go live at once, so each batch is visible and any later run resumes it.
+            self.store.switch_to(gen_dir)
+            return gen_dir, ix, False
         return gen_dir, ix, True
+
+    def _baseline(self, full: bool) -> dict[str, str | None]:
+        """Return the live index's articles (id: hash), which the report counts against."""
+        if not self.store.exists():
+            return {}
+        try:
+            ix = self.store.open(check_version=not full)
+            with ix.searcher() as searcher:
+                records = read_records(searcher)
+        except Exception:  # an old or damaged index being rebuilt: count everything as added
+            return {}
+        return {aid: h for rec in records.values() for aid, h in rec.ids.items()}
+
+    # -- the run -----------------------------------------------------------------------------
 
     def _run(self, paths, full: bool, dry_run: bool) -> IndexReport:
         report = IndexReport(dry_run=dry_run)
         files, report.skipped, roots = walk(paths)
         report.files = len(files)
-        gen_dir, ix, fresh = self._open(full, dry_run)
-        records: dict[str, dict] = {}
+        gen_dir, ix, switch_at_end = self._target(full, dry_run, report)
+        records: dict[str, SourceRecord] = {}
         known: set[str] = set()
-        if ix is not None and not fresh:
-            with ix.searcher() as searcher:
-                for fields in searcher.documents(kind=SOURCE):
-                    records[fields["path"]] = fields["source"]
-                known = {t.decode("utf-8") for t in searcher.lexicon("id") if not t.startswith(b"source:")}
-        owner = {aid: path for path, rec in records.items() for aid in rec.get("ids", [])}
-        job = _Job(self, ix, dry_run, known)
-        written: set[str] = set()
-        candidates: set[str] = set()
+        if ix is not None:
+            try:
+                with ix.searcher() as searcher:
+                    records = read_records(searcher)
+                    # Ids in the lexicon may belong to deleted documents: update_document is then merely slower.
+                    known = {t.decode("utf-8") for t in searcher.lexicon("id")}
+            except Exception as exc:  # Whoosh reports damage as assorted raw exceptions
+                raise IndexDamagedError(
+                    f"the index in {gen_dir} cannot be read ({type(exc).__name__}: {exc}); "
+                    "check it with `newsearch verify`, rebuild it with `newsearch index --full PATH…`"
+                ) from None
+        baseline = (
+            self._baseline(full)
+            if (full or ix is None)
+            else {aid: h for r in records.values() for aid, h in r.ids.items()}
+        )
+        job = _Job(self, ix, dry_run, known, gen_dir)
         try:
-            for i, path in enumerate(files):
-                key = str(path)
-                self.progress("file", path=key, done=i, total=len(files))
-                record = records.get(key)
-                try:
-                    stat = path.stat()
-                except OSError as exc:
-                    report.skipped.append({"path": key, "reason": f"cannot read: {exc.strerror}"})
-                    continue
-                if record and record["size"] == stat.st_size and record["mtime"] == stat.st_mtime_ns:
-                    report.unchanged += len(record["ids"])
-                    continue
-                try:
-                    data = read_bytes(path)
-                except ParseError as exc:
-                    report.skipped.append({"path": key, "reason": _reason(exc, key)})
-                    continue
-                digest = hashlib.sha256(data).hexdigest()
-                if record and record["sha256"] == digest:
-                    report.unchanged += len(record["ids"])
-                    job.write_source(key, stat, digest, record["ids"])
-                    continue
-                try:
-                    parsed = parse_bytes(data, key)
-                except ParseError as exc:
-                    report.skipped.append({"path": key, "reason": _reason(exc, key)})
-                    continue
-                except Exception as exc:  # a parser bug must not cost the batch: skip and say why
-                    report.skipped.append({"path": key, "reason": f"parser failure: {type(exc).__name__}: {exc}"})
-                    continue
-                for where, reason in parsed.errors:
-                    report.skipped.append({"path": where, "reason": reason})
-                ids = []
-                for article in parsed.articles:
-                    if article.id in written:
-                        ids.append(article.id)
-                        job.write_article(article)
-                        continue
-                    if article.id in known:
-                        report.updated += 1
-                    else:
-                        report.added += 1
-                    written.add(article.id)
-                    ids.append(article.id)
-                    job.write_article(article)
-                if record:
-                    candidates.update(set(record["ids"]) - set(ids))
-                    _disown(owner, key, record["ids"])
-                job.write_source(key, stat, digest, sorted(set(ids)))
-                owner.update({aid: key for aid in ids})
-            self.progress("file", path="", done=len(files), total=len(files))
-            # Files that vanished from the folders given: their articles go too.
-            present = {str(p) for p in files}
-            for key, record in records.items():
-                if key not in present and _under(key, roots):
-                    candidates.update(record["ids"])
-                    _disown(owner, key, record["ids"])
-                    job.delete_source(key)
-            for aid in sorted(candidates):
-                # An article that moved to another file, or is still claimed by one, stays.
-                if aid in written or aid in owner:
-                    continue
-                if aid in known:
-                    report.deleted += 1
-                    job.delete_article(aid)
-            job.finish()
+            claims = self._update(job, files, roots, records, full, report)
+            job.commit()
+            if switch_at_end:
+                self.store.switch_to(gen_dir)
+                self.progress("switch", generation=gen_dir.name)
+        except OSError as exc:
+            job.cancel()
+            raise write_error(gen_dir or self.store.root, exc) from None
         except BaseException:
             job.cancel()
-            if fresh and gen_dir is not None and not job.committed_any:
-                self.store.remove_generation(gen_dir)
             raise
-        if fresh and gen_dir is not None and not dry_run:
-            self.store.switch_to(gen_dir)
+        report.commits = job.commits
+        final = {aid: h for rec in claims.values() for aid, h in rec.ids.items()}
+        for aid, h in final.items():
+            if aid not in baseline:
+                report.added += 1
+            elif baseline[aid] is None or baseline[aid] != h:
+                report.updated += 1
+            else:
+                report.unchanged += 1
+        report.deleted = sum(1 for aid in baseline if aid not in final)
         if ix is None or dry_run:
-            report.documents = len(known) + report.added - report.deleted
+            report.documents = len(final)
         else:
             with ix.searcher() as searcher:
                 report.documents = article_count(searcher)
         return report
 
+    def _update(self, job, files, roots, records, full, report) -> dict[str, SourceRecord]:
+        """Write what changed; return the records as they now stand."""
+        claims = dict(records)
+        owners: dict[str, set[str]] = {}
+        for path, rec in claims.items():
+            for aid in rec.ids:
+                owners.setdefault(aid, set()).add(path)
+
+        def claim(rec: SourceRecord) -> None:
+            old = claims.get(rec.path)
+            for aid in old.ids if old else ():
+                owners.get(aid, set()).discard(rec.path)
+            for aid in rec.ids:
+                owners.setdefault(aid, set()).add(rec.path)
+            claims[rec.path] = rec
+
+        written: set[str] = set()
+        for i, path in enumerate(files):
+            key = str(path)
+            self.progress("file", path=key, done=i, total=len(files))
+            rec = claims.get(key)
+            try:
+                stat = path.stat()
+            except OSError as exc:
+                report.skipped.append({"path": key, "reason": f"cannot read: {exc.strerror}"})
+                continue
+            if rec and rec.complete and rec.size == stat.st_size and rec.mtime == stat.st_mtime_ns:
+                continue
+            try:
+                data = read_bytes(path)
+            except ParseError as exc:
+                report.skipped.append({"path": key, "reason": _reason(exc, key)})
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            if rec and rec.complete and rec.sha256 == digest:
+                # Touched, not changed: remember the new mtime so that the next run need not read it again.
+                job.write_record(replace(rec, size=stat.st_size, mtime=stat.st_mtime_ns))
+                claim(replace(rec, size=stat.st_size, mtime=stat.st_mtime_ns))
+                job.checkpoint()
+                continue
+            try:
+                parsed = parse_bytes(data, key)
+            except ParseError as exc:
+                report.skipped.append({"path": key, "reason": _reason(exc, key)})
+                continue
+            except Exception as exc:  # a parser bug must not cost the batch: skip and say why
+                report.skipped.append({"path": key, "reason": f"parser failure: {type(exc).__name__}: {exc}"})
+                continue
+            for where, reason in parsed.errors:
+                report.skipped.append({"path": where, "reason": reason})
+            docs: dict[str, tuple[dict, str]] = {}
+            for article in parsed.articles:
+                doc = article_document(article)
+                docs[article.id] = (doc, document_hash(doc))  # a repeated id: the last one wins
+            old = rec.ids if rec else {}
+            now = dict(old)  # what the index holds of this file, kept true at every commit
+            for aid, (doc, digest_doc) in docs.items():
+                if old.get(aid) == digest_doc and aid not in written:
+                    continue  # already indexed exactly so (an unchanged line of a JSONL file)
+                job.write_article(aid, doc)
+                written.add(aid)
+                now[aid] = digest_doc
+                if job.due():
+                    partial = SourceRecord(key, stat.st_size, stat.st_mtime_ns, digest, dict(now), complete=False)
+                    job.write_record(partial)
+                    claim(partial)
+                    job.commit()
+            final = SourceRecord(key, stat.st_size, stat.st_mtime_ns, digest, {a: h for a, (_, h) in docs.items()})
+            gone = [aid for aid in now if aid not in final.ids]
+            job.write_record(final)
+            claim(final)
+            for aid in gone:
+                if not owners.get(aid):
+                    job.delete_article(aid)
+            job.checkpoint()
+        self.progress("file", path="", done=len(files), total=len(files))
+        # Files that vanished from the folders given (from anywhere, for a full rebuild): their articles go too.
+        present = {str(p) for p in files}
+        for key in sorted(claims):
+            if key in present or not (full or _under(key, roots)):
+                continue
+            rec = claims.pop(key)
+            for aid in rec.ids:
+                owners.get(aid, set()).discard(key)
+            for aid in rec.ids:
+                if not owners.get(aid):
+                    job.delete_article(aid)
+            job.delete_record(key)
+            job.checkpoint()
+        return claims
+
 
 def article_count(searcher) -> int:
     """Return the number of live articles (the index also holds one record per source file)."""
     return searcher.doc_count() - sum(1 for _ in searcher.document_numbers(kind=SOURCE))
-
-
-def _disown(owner: dict, path: str, ids) -> None:
-    for aid in ids:
-        if owner.get(aid) == path:
-            del owner[aid]
 
 
 def _reason(exc: NewsearchError, path: str) -> str:
@@ -266,75 +421,90 @@ def _reason(exc: NewsearchError, path: str) -> str:
 
 
 class _Job:
-    """The writes of one run, committed every batch_size documents."""
+    """The writes of one run, buffered per batch and committed only where records and articles agree.
 
-    def __init__(self, indexer: Indexer, ix, dry_run: bool, known: set[str]):
+    Buffered, because a Whoosh writer neither replaces nor deletes a document added through the same writer:
+    update_document twice with one id leaves two copies. Keyed by id, each document is written once per commit.
+    """
+
+    def __init__(self, indexer: Indexer, ix, dry_run: bool, known: set[str], gen_dir):
         self.indexer = indexer
         self.ix = ix
-        self.dry_run = dry_run
+        self.dry_run = dry_run or ix is None
         self.known = known
+        self.gen_dir = gen_dir
+        self.ops: dict[str, dict | None] = {}  # id: document to write, or None to delete
         self.writer = None
-        self.pending = 0
-        self.committed_any = False
+        self.commits = 0
 
-    def _writer(self):
-        if self.writer is None:
-            try:
-                self.writer = self.ix.writer(limitmb=self.indexer.limitmb, timeout=self.indexer.lock_timeout)
-            except Exception as exc:
-                if type(exc).__name__ == "LockError":
-                    raise IndexLockedError(f"the Whoosh write lock of {self.ix.storage.folder} is held") from None
-                raise
-        return self.writer
+    @property
+    def pending(self) -> int:
+        """Number of documents waiting for the next commit."""
+        return len(self.ops)
 
-    def _wrote(self):
-        self.pending += 1
-        if self.pending >= self.indexer.batch_size:
+    def due(self) -> bool:
+        """Tell whether a batch is full."""
+        return len(self.ops) >= self.indexer.batch_size
+
+    def checkpoint(self):
+        """Commit if a batch is full: call only where records and articles agree."""
+        if self.due():
             self.commit()
 
-    def write_article(self, article: Article):
-        if self.dry_run:
-            return
-        doc = article_document(article)
-        writer = self._writer()
-        if article.id in self.known:
-            writer.update_document(**doc)
-        else:
-            writer.add_document(**doc)
-            self.known.add(article.id)
-        self._wrote()
-
-    def write_source(self, path: str, stat, digest: str, ids: list[str]):
-        if self.dry_run:
-            return
-        record = {"size": stat.st_size, "mtime": stat.st_mtime_ns, "sha256": digest, "ids": ids}
-        self._writer().update_document(id="source:" + path, kind=SOURCE, path=path, source=record)
-        self._wrote()
-
-    def delete_source(self, path: str):
+    def _put(self, key: str, doc: dict | None):
         if not self.dry_run:
-            self._writer().delete_by_term("id", "source:" + path)
-            self._wrote()
+            self.ops.pop(key, None)  # re-inserted last, so that a later write of an id wins
+            self.ops[key] = doc
+
+    def write_article(self, aid: str, doc: dict):
+        self._put(aid, doc)
+
+    def write_record(self, rec: SourceRecord):
+        self._put(
+            "source:" + rec.path, {"id": "source:" + rec.path, "kind": SOURCE, "path": rec.path, "source": rec.stored()}
+        )
+
+    def delete_record(self, path: str):
+        self._put("source:" + path, None)
 
     def delete_article(self, aid: str):
-        if not self.dry_run:
-            self._writer().delete_by_term("id", aid)
-            self._wrote()
+        self._put(aid, None)
+
+    def _open_writer(self):
+        try:
+            return self.ix.writer(limitmb=self.indexer.limitmb, timeout=self.indexer.lock_timeout)
+        except Exception as exc:
+            if type(exc).__name__ == "LockError":
+                raise IndexLockedError(f"the Whoosh write lock of {self.ix.storage.folder} is held") from None
+            raise
 
     def commit(self):
-        if self.writer is not None:
-            self.indexer.progress("commit", documents=self.pending)
-            self.writer.commit()
-            self.writer = None
-            self.pending = 0
-            self.committed_any = True
-
-    def finish(self):
-        self.commit()
+        """Write the buffered documents and commit them (atomically and durably: see DurableFileStorage)."""
+        if not self.ops:
+            return
+        self.indexer.progress("commit", documents=len(self.ops))
+        ops, self.ops = self.ops, {}
+        self.writer = self._open_writer()
+        for key, doc in ops.items():
+            if doc is None:
+                if key in self.known:
+                    self.writer.delete_by_term("id", key)
+                    self.known.discard(key)
+            elif key in self.known:
+                self.writer.update_document(**doc)
+            else:
+                self.writer.add_document(**doc)
+                self.known.add(key)
+        writer, self.writer = self.writer, None
+        writer.commit()
+        self.commits += 1
 
     def cancel(self):
+        """Drop what was not committed."""
+        self.ops = {}
         if self.writer is not None:
+            writer, self.writer = self.writer, None
             try:
-                self.writer.cancel()
-            finally:
-                self.writer = None
+                writer.cancel()
+            except Exception:  # the writer may be half closed by the error that brought us here
+                pass

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from whoosh.filedb.filestore import FileStorage
-from whoosh.index import FileIndex
+from whoosh.index import FileIndex, clean_files
 
 from .errors import IndexDamagedError, IndexLockedError, IndexMissingError, NewsearchError, SchemaVersionError
 from .schema import INDEX_VERSION, build_schema
@@ -79,13 +79,48 @@ class DurableFileStorage(FileStorage):
         return f
 
     def rename_file(self, oldname, newname, safe=False):
-        super().rename_file(oldname, newname, safe)
+        # Before: the entries of the segment files just written must be on disk before the TOC points to them.
         fsync_dir(Path(self.folder))
+        super().rename_file(oldname, newname, safe)
+        # After: the rename itself, which is the commit.
+        fsync_dir(Path(self.folder))
+
+
+class _FileIndex(FileIndex):
+    """A Whoosh FileIndex that rereads the TOC when a commit deleted the one it had just listed."""
+
+    def _read_toc(self):
+        # Whoosh retries reader() but not the TOC read behind ix.schema and friends: a commit between listing
+        # the directory and opening _MAIN_N.toc raises FileNotFoundError (measured: ~1 open in 500).
+        for attempt in range(20):
+            try:
+                return super()._read_toc()
+            except FileNotFoundError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.02)
 
 
 def open_whoosh(gen_dir: Path):
     """Open the Whoosh index of a generation directory with durable storage."""
-    return FileIndex(DurableFileStorage(str(gen_dir)), indexname="MAIN")
+    return _FileIndex(DurableFileStorage(str(gen_dir)), indexname="MAIN")
+
+
+def generation_number(name: str) -> int | None:
+    """Return N for a directory named gen-NNNNNN, else None."""
+    return int(name[4:]) if name.startswith("gen-") and name[4:].isdigit() else None
+
+
+class WriteError(NewsearchError):
+    """The index directory cannot be written (read-only, disk full, not a directory)."""
+
+
+def write_error(where: Path, exc: OSError) -> WriteError:
+    """Return the error to show for an OSError met while writing the index in where."""
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        reason = "disk full (no space left on device)"
+    return WriteError(f"cannot write the index in {where}: {reason}; the index was left as it was last committed")
 
 
 class IndexStore:
@@ -148,24 +183,48 @@ class IndexStore:
                 "rebuild it with `newsearch index --full PATH…`"
             ) from None
 
+    def generations(self) -> list[Path]:
+        """Return the generation directories, oldest first."""
+        try:
+            found = [p for p in self.root.iterdir() if generation_number(p.name) is not None and p.is_dir()]
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise write_error(self.root, exc) from None
+        return sorted(found, key=lambda p: generation_number(p.name))
+
+    def unfinished_generations(self) -> list[Path]:
+        """Return generations newer than the live one: rebuilds that a killed `--full` left, newest last."""
+        current = generation_number(self.current_name() or "") or 0
+        return [p for p in self.generations() if generation_number(p.name) > current]
+
     def new_generation(self):
         """Create an empty generation directory and return (path, Whoosh index)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        numbers = [int(p.name[4:]) for p in self.root.glob("gen-*") if p.name[4:].isdigit()]
-        gen_dir = self.root / f"gen-{max(numbers, default=0) + 1:06d}"
-        gen_dir.mkdir()
-        ix = FileIndex.create(DurableFileStorage(str(gen_dir)), build_schema(), "MAIN")
-        write_atomic(gen_dir / META, json.dumps({"version": INDEX_VERSION, "created": time.time()}))
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            numbers = [generation_number(p.name) for p in self.generations()]
+            gen_dir = self.root / f"gen-{max(numbers, default=0) + 1:06d}"
+            gen_dir.mkdir()
+            fsync_dir(self.root)
+            # The version first: a generation without it is never resumed, only removed.
+            write_atomic(gen_dir / META, json.dumps({"version": INDEX_VERSION, "created": time.time()}))
+            ix = _FileIndex.create(DurableFileStorage(str(gen_dir)), build_schema(), "MAIN")
+        except OSError as exc:
+            raise write_error(self.root, exc) from None
         return gen_dir, ix
 
     def switch_to(self, gen_dir: Path) -> None:
         """Make a generation live, then remove generations older than the previous one."""
         previous = self.current_name()
-        write_atomic(self.root / "CURRENT", gen_dir.name + "\n")
+        try:
+            write_atomic(self.root / "CURRENT", gen_dir.name + "\n")
+        except OSError as exc:
+            raise write_error(self.root, exc) from None
         keep = {gen_dir.name, previous}
-        for old in self.root.glob("gen-*"):
+        number = generation_number(gen_dir.name)
+        for old in self.generations():
             # The previous generation stays one round: a reader that opened it a moment ago may still read it.
-            if old.name not in keep and old.is_dir():
+            if old.name not in keep and generation_number(old.name) < number:
                 shutil.rmtree(old, ignore_errors=True)
 
     def remove_generation(self, gen_dir: Path) -> None:
@@ -173,17 +232,40 @@ class IndexStore:
         shutil.rmtree(gen_dir, ignore_errors=True)
 
     def clean_stray_files(self, gen_dir: Path) -> list[str]:
-        """Remove temporary files that a killed commit left behind (Whoosh never removes *.toc.<time>)."""
+        """Remove what a killed commit left behind; call it only while holding the job lock.
+
+        That is: TOCs being written (Whoosh never removes *.toc.<time>), its temporary directories (*.tmp),
+        and segment files that the live TOC does not name (a segment written but never committed).
+        """
         removed = []
-        for p in gen_dir.iterdir():
+        try:
+            entries = list(gen_dir.iterdir())
+        except OSError:
+            return removed
+        for p in entries:
             if ".toc." in p.name or p.name.endswith(".tmp"):
                 try:
-                    p.unlink()
+                    if p.is_dir():
+                        shutil.rmtree(p)
+                    else:
+                        p.unlink()
                     removed.append(p.name)
                 except OSError:
                     pass
+        try:
+            ix = open_whoosh(gen_dir)
+            toc = ix._read_toc()
+            before = set(ix.storage.list())
+            # Whoosh's own clean-up, which every commit runs: old TOCs and unreferenced segment files.
+            clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
+            removed += sorted(before - set(ix.storage.list()))
+        except Exception:  # a damaged index is verify's business, not the cleaner's
+            pass
         for p in self.root.glob("*.tmp"):
-            p.unlink(missing_ok=True)
+            try:
+                p.unlink()
+            except OSError:
+                pass
         return removed
 
     def size_bytes(self) -> int:
@@ -202,7 +284,7 @@ class IndexStore:
             self.root.mkdir(parents=True, exist_ok=True)
             fh = open(self.root / "LOCK", "a+")
         except OSError as exc:
-            raise NewsearchError(f"cannot write in the index directory {self.root}: {exc.strerror}") from None
+            raise write_error(self.root, exc) from None
         deadline = time.monotonic() + timeout
         try:
             while True:
