@@ -77,7 +77,8 @@ def cli():
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--lock-timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for another job.")
 @click.option("--batch-size", type=click.IntRange(1), default=5000, show_default=True, help="Documents per commit.")
-def index_command(paths, index_dir, full, dry_run, as_json, lock_timeout, batch_size):
+@click.option("--watch", is_flag=True, help="Keep running: index new or changed files as they appear (Ctrl-C stops).")
+def index_command(paths, index_dir, full, dry_run, as_json, lock_timeout, batch_size, watch):
     """Index article files and folders (.txt, .html, .json, .jsonl, .jsonl.gz), incrementally."""
     from .indexer import Indexer
     from .store import IndexStore
@@ -85,6 +86,11 @@ def index_command(paths, index_dir, full, dry_run, as_json, lock_timeout, batch_
     show_bar = sys.stderr.isatty() and not as_json
     bar = _ProgressBar() if show_bar else None
     indexer = Indexer(IndexStore(index_dir), progress=bar, batch_size=batch_size, lock_timeout=lock_timeout)
+    if watch:
+        if dry_run or full:
+            raise click.UsageError("--watch cannot be combined with --dry-run or --full")
+        _watch(indexer, paths, as_json)
+        return
     try:
         report = indexer.run(paths, full=full, dry_run=dry_run)
     except NewsearchError as exc:
@@ -119,6 +125,53 @@ class _ProgressBar:
     def close(self):
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
+
+
+def _watch(indexer, paths, as_json):
+    """Run `index --watch`: a summary per run that changed something; SIGINT/SIGTERM commit and exit 0."""
+    import signal
+
+    from .watch import Watcher
+
+    def show(report):
+        if as_json:
+            click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        elif report.changed or report.skipped or watcher.runs == 1:
+            for item in report.skipped:
+                click.echo(f"skipped {item['path']}: {item['reason']}", err=True)
+            click.echo(report.summary())
+        sys.stdout.flush()
+
+    watcher = Watcher(indexer, paths, on_report=show, on_error=lambda exc: click.echo(f"newsearch: {exc}", err=True))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: watcher.stop())
+    click.echo(f"newsearch: watching {', '.join(map(str, paths))} (Ctrl-C to stop)", err=True)
+    try:
+        watcher.run()
+    except NewsearchError as exc:
+        raise DomainError(exc) from None
+    click.echo(f"newsearch: stopped after {watcher.runs} run(s), index committed", err=True)
+
+
+# --- verify ------------------------------------------------------------------------------------
+
+
+@cli.command("verify")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def verify_command(index_dir, as_json):
+    """Check the index: every segment and stored document reads, file records and articles agree (exit 3 if not)."""
+    from .store import IndexStore
+    from .verify import verify
+
+    report = verify(IndexStore(index_dir))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        for line in report.lines():
+            click.echo(line, err=not report.ok and line.startswith(("problem", "repair")))
+    if not report.ok:
+        sys.exit(EXIT_INDEX)
 
 
 # --- query -------------------------------------------------------------------------------------

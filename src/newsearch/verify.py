@@ -1,0 +1,182 @@
+"""Check an index end to end: every segment opens, every stored document reads, records and articles agree."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from whoosh.reading import SegmentReader
+
+from .errors import NewsearchError
+from .indexer import read_records
+from .schema import ARTICLE, INDEX_VERSION, SOURCE
+from .store import IndexStore, open_whoosh
+
+MAX_EXAMPLES = 5
+
+
+@dataclass
+class VerifyReport:
+    """What `newsearch verify` found."""
+
+    index_dir: str
+    generation: str | None = None
+    version: str | None = None
+    segments: int = 0
+    documents: int = 0
+    sources: int = 0
+    incomplete_sources: int = 0
+    stray_files: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether the index is sound."""
+        return not self.problems
+
+    def to_dict(self) -> dict:
+        """Return the JSON object `newsearch verify --json` prints."""
+        return {
+            "ok": self.ok,
+            "index": self.index_dir,
+            "generation": self.generation,
+            "version": self.version,
+            "segments": self.segments,
+            "documents": self.documents,
+            "sources": self.sources,
+            "incomplete_sources": self.incomplete_sources,
+            "stray_files": self.stray_files,
+            "problems": self.problems,
+        }
+
+    def lines(self) -> list[str]:
+        """Return the human report, one line each."""
+        state = "ok" if self.ok else f"DAMAGED ({len(self.problems)} problem(s))"
+        out = [
+            f"index {self.index_dir} ({self.generation or 'no generation'}, version {self.version or '-'}): {state}",
+            f"{self.segments} segment(s), {self.documents} article(s), {self.sources} source file record(s)",
+        ]
+        if self.incomplete_sources:
+            out.append(
+                f"{self.incomplete_sources} file(s) half indexed by an interrupted job: the next run finishes them"
+            )
+        if self.stray_files:
+            out.append(f"{len(self.stray_files)} stray file(s) from an interrupted commit: the next run removes them")
+        out += [f"problem: {p}" for p in self.problems]
+        if not self.ok:
+            out.append("repair: rebuild the index from its sources with `newsearch index --full PATH…`")
+        return out
+
+
+def _examples(items) -> str:
+    items = sorted(items)
+    more = f", … ({len(items)} in all)" if len(items) > MAX_EXAMPLES else ""
+    return ", ".join(items[:MAX_EXAMPLES]) + more
+
+
+def _fail(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def verify(store: IndexStore, progress: Callable[..., None] | None = None) -> VerifyReport:
+    """Check the live index of store; never raises for damage, which it lists in the report's problems."""
+    progress = progress or (lambda *args, **kwargs: None)
+    report = VerifyReport(index_dir=str(store.root))
+    try:
+        report.generation = store.current_name()
+        gen_dir = store.current_dir()
+    except NewsearchError as exc:
+        report.problems.append(str(exc))
+        return report
+    report.version = store.version_of(gen_dir)
+    if report.version != INDEX_VERSION:
+        report.problems.append(
+            f"built with index version {report.version or 'unknown'}, this newsearch uses {INDEX_VERSION}"
+        )
+    report.stray_files = sorted(p.name for p in gen_dir.iterdir() if ".toc." in p.name or p.name.endswith(".tmp"))
+    try:
+        ix = open_whoosh(gen_dir)
+        toc = ix._read_toc()
+    except Exception as exc:  # Whoosh reports damage as assorted raw exceptions
+        report.problems.append(f"cannot read the table of contents in {gen_dir}: {_fail(exc)}")
+        return report
+    report.segments = len(toc.segments)
+    kinds: Counter = Counter()
+    article_ids: Counter = Counter()
+    for n, segment in enumerate(toc.segments):
+        progress("segment", done=n, total=len(toc.segments))
+        problem = _check_segment(ix.storage, toc.schema, segment, kinds, article_ids)
+        if problem:
+            report.problems.append(f"segment {segment.segment_id()}: {problem}")
+    if report.problems:
+        return report
+    try:
+        with ix.searcher() as searcher:
+            records = read_records(searcher)
+            indexed = searcher.doc_count()
+    except Exception as exc:
+        report.problems.append(f"cannot open a searcher: {_fail(exc)}")
+        return report
+    report.documents = kinds[ARTICLE]
+    report.sources = len(records)
+    report.incomplete_sources = sum(1 for r in records.values() if not r.complete)
+    if indexed != sum(kinds.values()):
+        report.problems.append(f"the index counts {indexed} documents but {sum(kinds.values())} could be read")
+    if kinds[SOURCE] != len(records):
+        report.problems.append(f"{kinds[SOURCE]} source records stored, {len(records)} distinct paths")
+    others = sum(kinds.values()) - kinds[ARTICLE] - kinds[SOURCE]
+    if others:
+        report.problems.append(f"{others} document(s) are neither articles nor source records")
+    twice = [aid for aid, count in article_ids.items() if count > 1]
+    if twice:
+        report.problems.append(f"{len(twice)} article id(s) indexed more than once: {_examples(twice)}")
+    claimed = set()
+    for path, rec in sorted(records.items()):
+        missing = [aid for aid in rec.ids if aid not in article_ids]
+        if missing:
+            report.problems.append(
+                f"the record of {path} names {len(missing)} article(s) missing from the index: {_examples(missing)}"
+            )
+        claimed.update(rec.ids)
+    orphans = [aid for aid in article_ids if aid not in claimed]
+    if orphans:
+        report.problems.append(f"{len(orphans)} article(s) have no source file record: {_examples(orphans)}")
+    progress("segment", done=len(toc.segments), total=len(toc.segments))
+    return report
+
+
+def _check_segment(storage, schema, segment, kinds: Counter, article_ids: Counter) -> str | None:
+    """Read everything of one segment; return what failed, or None."""
+    try:
+        reader = SegmentReader(storage, schema, segment)
+    except Exception as exc:
+        return f"cannot be opened: {_fail(exc)}"
+    try:
+        live = 0
+        for _docnum, fields in reader.iter_docs():
+            live += 1
+            kind = fields.get("kind")
+            kinds[kind] += 1
+            if kind == ARTICLE:
+                article_ids[fields.get("id")] += 1
+        if live != reader.doc_count():
+            return f"{live} stored documents read, the segment counts {reader.doc_count()}"
+        # Every term's postings: a truncated postings or terms file fails here.
+        for fieldname in reader.indexed_field_names():
+            for term in reader.lexicon(fieldname):
+                for _ in reader.postings(fieldname, term).all_ids():
+                    pass
+        for fieldname in schema.names():
+            if schema[fieldname].column_type is not None and reader.has_column(fieldname):
+                column = reader.column_reader(fieldname)
+                for docnum in range(reader.doc_count_all()):
+                    column[docnum]
+    except Exception as exc:
+        return f"cannot be read: {_fail(exc)}"
+    finally:
+        try:
+            reader.close()
+        except Exception:
+            pass
+    return None
