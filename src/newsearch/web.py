@@ -2,17 +2,126 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, jsonify, request
+import bleach
+from flask import Flask, abort, jsonify, make_response, render_template, request, url_for
+from markupsafe import Markup, escape
+from werkzeug.exceptions import HTTPException
 
-from .errors import NewsearchError
+from .dates import bucket_label, french_date, parse_iso
+from .errors import NewsearchError, QueryError
+from .parse import tag_key
 from .search import Engine, SearchRequest
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
+PAGE_SIZE = 10
+# A 2,000-character query (the Engine's limit) of plain letters fits; pasted megabytes do not reach the Engine.
+MAX_QUERY_STRING = 8 * 1024
+MAX_CONTENT_LENGTH = 16 * 1024
+READ_METHODS = ("GET", "HEAD")
+VISIBLE_TAGS = 12
+MORE_TAGS = 60
+BAR_LEVELS = 20
 
-def search_request_from_args(args) -> SearchRequest:
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+ERROR_TITLES = {
+    400: "Requête invalide",
+    404: "Page introuvable",
+    405: "Méthode non autorisée",
+    409: "Index indisponible",
+    413: "Requête trop volumineuse",
+    500: "Erreur interne",
+}
+HTTP_MESSAGES = {
+    404: "Cette adresse ne correspond à aucune page.",
+    405: "Cette adresse ne se consulte qu’en lecture (GET ou HEAD).",
+    413: "La requête dépasse la taille autorisée : raccourcissez la recherche.",
+}
+SORTS = [("relevance", "Pertinence"), ("date", "Date")]
+
+_MARKED = re.compile(r"\*\*(.+?)\*\*")
+
+
+# --- small pure helpers (tested directly) --------------------------------------------------------
+
+
+def highlight(snippet: str) -> Markup:
+    """Escape a snippet, then turn the search module's **matches** into <mark> elements."""
+    marked = _MARKED.sub(r"<mark>\1</mark>", str(escape(snippet)))
+    # The escaping above is what makes this safe; bleach is a second lock on the same door.
+    return Markup(bleach.clean(marked, tags={"mark"}, attributes={}, protocols=set(), strip=True))
+
+
+def safe_url(url: str) -> str | None:
+    """Return url when it is an absolute http(s) URL a link may point to, else None."""
+    try:
+        parts = urlsplit((url or "").strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() in ("http", "https") and parts.hostname:
+        return parts.geturl()
+    return None
+
+
+def source_name(url: str) -> str:
+    """Return the site an article comes from ("le-globe.example"), or "" without a link."""
+    if not safe_url(url):
+        return ""
+    host = urlsplit(url.strip()).hostname or ""
+    return host.removeprefix("www.")
+
+
+def french_number(n: int) -> str:
+    """Write a count the French way, thousands grouped by a narrow no-break space: "33 954"."""
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def paragraphs(text: str) -> list[str]:
+    """Split an article body into its paragraphs (separated by blank lines)."""
+    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text or "") if p.strip()]
+
+
+def period_label(since: str | None, until: str | None) -> str:
+    """Describe a since/until filter in French: "juil. 2020", "depuis le 3 mars 2021", "2021 – juin 2022"."""
+
+    def label(value: str) -> str:
+        if len(value) == 10:
+            return french_date(value) or value
+        return bucket_label(value) if len(value) == 7 and value[4] == "-" else value
+
+    if since and until:
+        return label(since) if since == until else f"{label(since)} – {label(until)}"
+    if since:
+        return f"depuis le {label(since)}" if len(since) == 10 else f"depuis {label(since)}"
+    if until:
+        return f"jusqu’au {label(until)}" if len(until) == 10 else f"jusqu’en {label(until)}"
+    return ""
+
+
+def search_request_from_args(args, limit: int | None = None) -> SearchRequest:
     """Build a SearchRequest from query-string arguments (the same names as the CLI options)."""
 
     def number(name, default):
@@ -22,7 +131,7 @@ def search_request_from_args(args) -> SearchRequest:
         try:
             return int(value)
         except ValueError:
-            raise NewsearchError(f"{name} must be a whole number") from None
+            raise QueryError(f"{name} must be a whole number") from None
 
     return SearchRequest(
         q=args.get("q", ""),
@@ -31,23 +140,315 @@ def search_request_from_args(args) -> SearchRequest:
         until=args.get("until") or None,
         sort=args.get("sort") or "relevance",
         page=number("page", 1),
-        limit=number("limit", 10),
+        limit=limit or number("limit", PAGE_SIZE),
         section=args.get("section") or None,
     )
 
 
+# --- turning plain results into template data ------------------------------------------------
+
+
+class SearchState:
+    """The filters a search page shows, and the URLs of the same search with one of them changed."""
+
+    def __init__(self, q="", tags=(), section=None, since=None, until=None, sort="relevance"):
+        self.q = q
+        # Tags are compared by key, so "SANTÉ" in a URL and the facet "sante" are the same selection.
+        self.tags = list(dict.fromkeys(k for k in (tag_key(t) for t in tags) if k))
+        self.section = section
+        self.since = since
+        self.until = until
+        self.sort = sort
+
+    @classmethod
+    def from_args(cls, args) -> SearchState:
+        """Read the state from query-string arguments, even ones the Engine will refuse."""
+        return cls(
+            q=args.get("q", ""),
+            tags=args.getlist("tag"),
+            section=args.get("section") or None,
+            since=args.get("since") or None,
+            until=args.get("until") or None,
+            sort=args.get("sort") or "relevance",
+        )
+
+    def url(self, page: int = 1, **changes) -> str:
+        """Return the search page URL for this state with some filters changed (back to page 1)."""
+        state = {
+            "q": self.q,
+            "tag": self.tags,
+            "section": self.section,
+            "since": self.since,
+            "until": self.until,
+            "sort": self.sort,
+        }
+        state.update(changes)
+        pairs = [("q", state["q"])] if state["q"] else []
+        pairs += [("tag", t) for t in state["tag"]]
+        pairs += [(name, state[name]) for name in ("section", "since", "until") if state[name]]
+        if state["sort"] and state["sort"] != "relevance":
+            pairs.append(("sort", state["sort"]))
+        if page > 1:
+            pairs.append(("page", str(page)))
+        base = url_for("search_page")
+        return f"{base}?{urlencode(pairs)}" if pairs else base
+
+    @property
+    def filtered(self) -> bool:
+        """Tell whether any filter besides the query words is on."""
+        return bool(self.tags or self.section or self.since or self.until)
+
+
+def tag_facets(facets: list[dict], state: SearchState) -> tuple[list[dict], list[dict]]:
+    """Return the tag facet as (shown first, shown on demand), each {value, label, count, selected, url}."""
+    items = []
+    for facet in facets:
+        selected = facet["value"] in state.tags
+        tags = [t for t in state.tags if t != facet["value"]] if selected else [*state.tags, facet["value"]]
+        items.append({**facet, "selected": selected, "url": state.url(tag=tags)})
+    # Selected tags always stay in view, whatever their rank.
+    first = [f for i, f in enumerate(items) if i < VISIBLE_TAGS or f["selected"]]
+    rest = [f for i, f in enumerate(items) if i >= VISIBLE_TAGS and not f["selected"]][:MORE_TAGS]
+    return first, rest
+
+
+def section_facets(facets: list[dict], state: SearchState) -> list[dict]:
+    """Return the section facet as {value, label, count, selected, url}; one section at a time."""
+    out = []
+    for facet in facets:
+        selected = facet["value"] == state.section
+        out.append({**facet, "selected": selected, "url": state.url(section=None if selected else facet["value"])})
+    return out
+
+
+def _bucket_range(first: str, last: str) -> list[str]:
+    """Every bucket from first to last, so that empty months or years show as gaps."""
+    if len(first) == 4:
+        return [f"{year:04d}" for year in range(int(first), int(last) + 1)]
+    year, month = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{year:04d}-{month:02d}" <= last:
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def date_facets(buckets: list[dict], state: SearchState) -> list[dict]:
+    """Return histogram bars {value, label, count, selected, url, level, tick}; empty buckets have no url."""
+    if not buckets:
+        return []
+    counts = {b["value"]: b for b in buckets}
+    values = _bucket_range(buckets[0]["value"], buckets[-1]["value"])
+    if len(values) > 240:  # a stray date far in the past would stretch the axis into thousands of empty bars
+        values = [b["value"] for b in buckets]
+    peak = max(b["count"] for b in buckets)
+    bars = []
+    for i, value in enumerate(values):
+        bucket = counts.get(value, {"value": value, "label": bucket_label(value), "count": 0})
+        selected = state.since == value and state.until == value
+        if selected:
+            url = state.url(since=None, until=None)
+        elif bucket["count"]:
+            url = state.url(since=value, until=value)
+        else:
+            url = None
+        bars.append(
+            {
+                **bucket,
+                "selected": selected,
+                "url": url,
+                # Heights in twentieths, drawn by CSS classes: the CSP forbids inline styles.
+                "level": -(-bucket["count"] * BAR_LEVELS // peak) if bucket["count"] else 0,
+                "tick": len(values) <= 12 or i in (0, len(values) - 1) or value.endswith("-01"),
+            }
+        )
+    return bars
+
+
+def hit_view(hit: dict, labels: dict[str, str], state: SearchState | None) -> dict:
+    """Return one hit ready to render: French date, tag links, highlighted snippet, article link."""
+    base = state or SearchState()
+    tags = []
+    for form in hit.get("tags") or []:
+        key = tag_key(form)
+        if key:
+            # Clicking a tag on a hit narrows the current search to it, as its facet would.
+            tags.append({"label": labels.get(key, form), "url": base.url(tag=list(dict.fromkeys([*base.tags, key])))})
+    moment = parse_iso(hit.get("date", ""))
+    return {
+        "id": hit["id"],
+        "title": hit.get("title") or "(sans titre)",
+        "url": url_for("article_page", article_id=hit["id"]),
+        "date": moment.date().isoformat() if moment else "",
+        "date_label": french_date(hit.get("date", "")),
+        "source": source_name(hit.get("url", "")),
+        "section": hit.get("section", ""),
+        "tags": tags,
+        "snippet": highlight(hit.get("snippet", "")),
+    }
+
+
+def pagination(page: int, pages: int, state: SearchState) -> dict:
+    """Return previous/next links and a window of page numbers with gaps ("…") as None."""
+    numbers = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    items, previous = [], 0
+    for n in numbers:
+        if n - previous > 1:
+            items.append(None)
+        items.append({"number": n, "url": state.url(page=n), "current": n == page})
+        previous = n
+    return {
+        "links": items if pages > 1 else [],
+        "previous": state.url(page=page - 1) if page > 1 else None,
+        "next": state.url(page=page + 1) if page < pages else None,
+    }
+
+
+def search_view(data: dict, state: SearchState) -> dict:
+    """Turn SearchResults.to_dict() into what the search template loops over."""
+    facets = data["facets"]
+    labels = {f["value"]: f["label"] for f in facets.get("tags", [])}
+    tags_first, tags_more = tag_facets(facets.get("tags", []), state)
+    chips = [
+        {"kind": "Tag", "label": labels.get(key, key), "url": state.url(tag=[t for t in state.tags if t != key])}
+        for key in state.tags
+    ]
+    if state.section:
+        chips.append({"kind": "Rubrique", "label": state.section, "url": state.url(section=None)})
+    if state.since or state.until:
+        chips.append(
+            {
+                "kind": "Période",
+                "label": period_label(state.since, state.until),
+                "url": state.url(since=None, until=None),
+            }
+        )
+    first = (data["page"] - 1) * PAGE_SIZE + 1
+    return {
+        "total": data["total"],
+        "total_count": french_number(data["total"]),
+        "total_label": f"{french_number(data['total'])} résultat{'s' if data['total'] > 1 else ''}",
+        "page": data["page"],
+        "pages": data["pages"],
+        "first": first,
+        "last": first + len(data["hits"]) - 1,
+        "hits": [hit_view(hit, labels, state) for hit in data["hits"]],
+        "tags": tags_first,
+        "more_tags": tags_more,
+        "sections": section_facets(facets.get("section", []), state),
+        "dates": date_facets(facets.get("date", []), state),
+        "chips": chips,
+        "clear_url": state.url(tag=[], section=None, since=None, until=None),
+        "suggestion": (
+            {"text": data["suggestion"], "url": state.url(q=data["suggestion"])} if data.get("suggestion") else None
+        ),
+        "pagination": pagination(data["page"], data["pages"], state),
+    }
+
+
+def form_view(state: SearchState | None) -> dict:
+    """Return the search form's fields: the query, the kept filters and the sort choices."""
+    state = state or SearchState()
+    return {
+        "q": state.q,
+        "tags": state.tags,
+        "section": state.section or "",
+        "since": state.since or "",
+        "until": state.until or "",
+        "sort": state.sort,
+        "sorts": [{"value": v, "label": label, "selected": v == state.sort} for v, label in SORTS],
+    }
+
+
+def article_view(article: dict, related: list[dict]) -> dict:
+    """Turn Engine.article() and Engine.related() into what the article template shows."""
+    moment = parse_iso(article.get("date", ""))
+    empty = SearchState()
+    tags = [
+        {"label": form, "url": empty.url(tag=[tag_key(form)])} for form in article.get("tags") or [] if tag_key(form)
+    ]
+    return {
+        "id": article["id"],
+        "title": article.get("title") or "(sans titre)",
+        "date": moment.date().isoformat() if moment else "",
+        "date_label": french_date(article.get("date", "")),
+        "author": article.get("author", ""),
+        "section": article.get("section", ""),
+        "source": source_name(article.get("url", "")),
+        "original_url": safe_url(article.get("url", "")),
+        "summary": article.get("summary", ""),
+        "paragraphs": paragraphs(article.get("body", "")),
+        "tags": tags,
+        "related": [hit_view({**hit, "snippet": ""}, {}, None) for hit in related if hit["id"] != article["id"]],
+    }
+
+
+def public_article(article: dict) -> dict:
+    """Return the article as the API shows it: without the file path it was read from on the server."""
+    return {key: value for key, value in article.items() if key != "path"}
+
+
+# --- the app -----------------------------------------------------------------------------------
+
+
 def create_app(config=None):
-    """Create the web app; config may set INDEX_DIR."""
+    """Create the web app; config may set INDEX_DIR, SEARCH_TIME_LIMIT and MAX_QUERY_STRING."""
     app = Flask(__name__, template_folder=str(WEB_DIR / "templates"), static_folder=str(WEB_DIR / "static"))
-    app.config.update(INDEX_DIR=None, SEARCH_TIME_LIMIT=2.0)
+    app.config.update(
+        INDEX_DIR=None,
+        SEARCH_TIME_LIMIT=2.0,
+        MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
+        MAX_QUERY_STRING=MAX_QUERY_STRING,
+        DEBUG=False,
+    )
     if config:
         app.config.update(config)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
     engine = Engine(app.config["INDEX_DIR"], time_limit=app.config["SEARCH_TIME_LIMIT"])
     app.extensions["newsearch"] = engine
 
+    def wants_json() -> bool:
+        return request.path.startswith("/api/")
+
+    def error_response(status: int, message: str):
+        if wants_json():
+            return make_response(jsonify({"error": message, "status": status}), status)
+        title = ERROR_TITLES.get(status, "Erreur")
+        page = render_template("error.html", status=status, title=title, message=message, form=form_view(None))
+        return make_response(page, status)
+
+    @app.before_request
+    def refuse_oversized_or_writing_requests():
+        if (request.content_length or 0) > app.config["MAX_CONTENT_LENGTH"]:
+            abort(413)
+        if len(request.query_string) > app.config["MAX_QUERY_STRING"]:
+            abort(413, f"query string longer than {app.config['MAX_QUERY_STRING']} bytes")
+        if request.method not in READ_METHODS:
+            abort(405, valid_methods=list(READ_METHODS))
+
+    @app.after_request
+    def security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
     @app.errorhandler(NewsearchError)
     def domain_error(exc):
-        return jsonify({"error": str(exc), "status": exc.status}), exc.status
+        return error_response(exc.status, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        response = error_response(exc.code or 500, HTTP_MESSAGES.get(exc.code, exc.description or ""))
+        if exc.code == 405:
+            response.headers["Allow"] = ", ".join(READ_METHODS)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc):
+        # Logged with its traceback for the operator; the visitor only learns that it failed.
+        app.logger.exception("unexpected error on %s", request.path)
+        return error_response(500, "Une erreur inattendue est survenue.")
 
     @app.get("/api/search")
     def api_search():
@@ -55,13 +456,26 @@ def create_app(config=None):
 
     @app.get("/api/article/<path:article_id>")
     def api_article(article_id):
-        return jsonify(engine.article(article_id))
+        return jsonify(public_article(engine.article(article_id)))
 
     @app.get("/")
-    def home():
-        return (
-            "<!doctype html><meta charset=utf-8><title>newsearch</title>"
-            "<form action=/api/search><input name=q aria-label=Recherche><button>Rechercher</button></form>"
-        )
+    def search_page():
+        state = SearchState.from_args(request.args)
+        try:
+            data = engine.search(search_request_from_args(request.args, limit=PAGE_SIZE)).to_dict()
+        except QueryError as exc:
+            # The page stays usable: the query is still in the box, ready to be fixed.
+            return render_template("search.html", form=form_view(state), error=str(exc), view=None), exc.status
+        return render_template("search.html", form=form_view(state), error=None, view=search_view(data, state))
+
+    @app.get("/article/<path:article_id>")
+    def article_page(article_id):
+        article = engine.article(article_id)
+        related = engine.related(article_id)
+        return render_template("article.html", form=form_view(None), article=article_view(article, related))
+
+    @app.context_processor
+    def page_globals():
+        return {"year": date.today().year}
 
     return app
