@@ -141,7 +141,8 @@ def strip_syntax(text: str) -> str:
 
 def build_parser(schema, long_query: bool):
     """Return a parser over the article fields with only the syntax newsearch documents."""
-    group = qparser.OrGroup.factory(0.9) if long_query else qparser.AndGroup
+    # Plain OR: the coordination bonus of OrGroup.factory() disables Whoosh's fast matcher (3x slower).
+    group = qparser.OrGroup if long_query else qparser.AndGroup
     parser = qparser.MultifieldParser(list(SEARCH_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=group)
     # Wildcards, ranges and single quotes (French apostrophes!) are not part of the language.
     for plugin_class in (
@@ -219,8 +220,8 @@ def _only_negative(q) -> bool:
 def _bound_fuzzy(q):
     """Keep fuzzy terms cheap: at most 2 edits and a 2-letter prefix that must match."""
     if isinstance(q, wq.FuzzyTerm):
-        q.maxdist = min(q.maxdist, 2)
-        q.prefixlength = max(q.prefixlength, 2)
+        q.maxdist = min(q.maxdist, 1 if len(q.text) < 5 else 2)
+        q.prefixlength = min(max(q.prefixlength, 2), len(q.text))
         return q
     if isinstance(q, wq.compound.CompoundQuery):
         q.subqueries = [s for s in (_bound_fuzzy(s) for s in q.subqueries) if s is not None]

@@ -1,0 +1,138 @@
+"""The `newsearch` command as scripts use it: JSON output, exit codes, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from newsearch.cli import EXIT_INDEX, EXIT_NO_HIT, EXIT_SKIPPED, EXIT_USAGE, cli
+from newsearch.search import SearchRequest
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+
+    def invoke(*args, input=None):
+        result = runner.invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+        return result
+
+    return invoke
+
+
+def test_index_reports_json_then_nothing_changes(run, examples_dir, tmp_path):
+    index = tmp_path / "index"
+    first = run("index", examples_dir, "--index", index, "--json")
+    assert first.exit_code == 0
+    assert json.loads(first.output) == {
+        "added": 49, "updated": 0, "deleted": 0, "unchanged": 0, "skipped": [], "documents": 49,
+    }  # fmt: skip
+    again = run("index", examples_dir, "--index", index, "--json")
+    assert json.loads(again.output) == {
+        "added": 0, "updated": 0, "deleted": 0, "unchanged": 49, "skipped": [], "documents": 49,
+    }  # fmt: skip
+
+
+def test_index_skips_bad_files_indexes_the_rest_and_exits_4(run, write_files, tmp_path):
+    folder = write_files(
+        {
+            "good.json": json.dumps({"id": "g1", "title": "Inondations dans le Gard", "body": "Des crues."}),
+            "empty.txt": "",
+            "broken.json": '{"title": ',
+            "mixed.jsonl": json.dumps({"id": "g2", "title": "Grève", "body": "Les cheminots."}) + "\n{oops\n",
+            "image.png": b"\x89PNG\x00\x00",
+        }
+    )
+    result = run("index", folder, "--index", tmp_path / "index", "--json")
+    assert result.exit_code == EXIT_SKIPPED
+    report = json.loads(result.output)
+    assert report["added"] == 2 and report["documents"] == 2
+    assert sorted((s["path"].replace(str(folder), ""), s["reason"]) for s in report["skipped"]) == [
+        ("/broken.json", "malformed JSON (line 1, column 11: Expecting value)"),
+        ("/empty.txt", "empty file"),
+        ("/mixed.jsonl:2", "malformed JSON (Expecting property name enclosed in double quotes, column 2)"),
+    ]
+
+
+def test_index_summary_line_and_skipped_on_stderr(tmp_path, write_files):
+    folder = write_files({"ok.json": json.dumps({"id": "a", "title": "T", "body": "B"}), "bad.json": "{"})
+    result = CliRunner().invoke(cli, ["index", str(folder), "--index", str(tmp_path / "ix")])
+    assert result.exit_code == EXIT_SKIPPED
+    assert "added 1, updated 0, deleted 0, unchanged 0, skipped 1" in result.stdout
+    assert "bad.json: malformed JSON" in result.stderr
+
+
+def test_index_missing_path_is_reported(run, tmp_path):
+    result = run("index", tmp_path / "nope", "--index", tmp_path / "ix", "--json")
+    assert result.exit_code == EXIT_SKIPPED
+    assert json.loads(result.output)["skipped"] == [
+        {"path": str(tmp_path / "nope"), "reason": "no such file or directory"}
+    ]
+
+
+def test_query_json_is_the_search_results_dict(run, sample_index, engine):
+    result = run("query", "réforme des retraites", "--index", sample_index, "--json", "--limit", "3")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data == engine.search(SearchRequest(q="réforme des retraites", limit=3)).to_dict()
+    assert set(data) >= {"query", "total", "page", "hits", "facets"}
+    assert set(data["hits"][0]) >= {"id", "title", "url", "date", "tags", "score", "snippet"}
+    assert set(data["facets"]) >= {"tags", "date"}
+    assert set(data["facets"]["tags"][0]) == {"value", "label", "count"}
+
+
+def test_query_filters_match_the_engine(run, sample_index, engine):
+    args = ["--tag", "Santé", "--tag", "hôpital", "--since", "2021", "--until", "2025-12", "--sort", "date"]
+    data = json.loads(run("query", "", "--index", sample_index, "--json", *args).output)
+    expected = engine.search(
+        SearchRequest(q="", tags=["Santé", "hôpital"], since="2021", until="2025-12", sort="date")
+    ).to_dict()
+    assert data == expected and data["total"] > 0
+
+
+def test_query_table_is_readable(run, sample_index):
+    result = run("query", "chevaux", "--index", sample_index, "--limit", "2")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].startswith("1 résultat(s) pour « chevaux »") or "résultat(s) pour « chevaux »" in lines[0]
+    assert "  1. " in result.output and "**cheva" in result.output
+
+
+def test_query_without_hit_exits_1(run, sample_index):
+    result = run("query", "zzzinconnu", "--index", sample_index, "--json")
+    assert result.exit_code == EXIT_NO_HIT
+    assert json.loads(result.output)["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [(["le la les"], "no searchable word"), (["x", "--since", "2024-13"], "invalid date"),
+     (["(" * 40 + "a"], "nested")],
+)  # fmt: skip
+def test_bad_query_is_a_clear_error_exit_2(run, sample_index, args, message):
+    result = run("query", *args, "--index", sample_index)
+    assert result.exit_code == EXIT_USAGE
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_query_without_index_exits_3(run, tmp_path):
+    result = run("query", "x", "--index", tmp_path / "none")
+    assert result.exit_code == EXIT_INDEX
+    assert "no index in" in result.output
+
+
+def test_batch_prints_one_json_line_per_query(run, sample_index, engine):
+    result = run("query", "--batch", "-", "--index", sample_index, input="chevaux\nle la\nOTAN\n")
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line["query"] for line in lines] == ["chevaux", "le la", "OTAN"]
+    assert lines[0] == engine.search(SearchRequest(q="chevaux")).to_dict()
+    assert "error" in lines[1]
+
+
+def test_stats_json(run, sample_index):
+    stats = json.loads(run("stats", "--index", sample_index, "--json").output)
+    assert stats["documents"] == 49
+    assert stats["index_version"]
+    assert stats["top_tags"][0]["count"] >= stats["top_tags"][-1]["count"]

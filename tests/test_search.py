@@ -1,0 +1,202 @@
+"""Searching the sample index: query language, filters, facets, snippets, paging."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsearch.errors import NotFoundError, QueryError
+from newsearch.search import SearchRequest, date_histogram, is_long_query, make_snippet, normalize_query
+
+
+def ids(engine, q, **kwargs):
+    return [h["id"] for h in engine.search(SearchRequest(q=q, limit=100, **kwargs)).hits]
+
+
+def titles(engine, q, **kwargs):
+    return [h["title"] for h in engine.search(SearchRequest(q=q, limit=100, **kwargs)).hits]
+
+
+def test_words_all_must_match_in_short_queries(engine):
+    both = set(ids(engine, "soldats Koursk"))
+    assert both and both <= set(ids(engine, "soldats")) & set(ids(engine, "Koursk"))
+    assert ids(engine, "soldats zzzinconnu") == []
+
+
+def test_queries_without_accents_find_accented_text(engine):
+    assert set(ids(engine, "universite etudiants")) == set(ids(engine, "Université étudiants"))
+    assert ids(engine, "coreens")  # "nord-coréens" in the text
+
+
+def test_hyphenated_name_matches_as_phrase_and_as_parts(engine):
+    phrase = set(ids(engine, "Nord-Coréens"))
+    assert phrase
+    assert phrase <= set(ids(engine, "nord coréens"))
+    assert phrase == set(ids(engine, '"nord coréens"'))
+
+
+def test_phrases_with_french_quotes_and_stop_words(engine):
+    quoted = ids(engine, "« réforme des retraites »")
+    assert quoted == ids(engine, '"réforme des retraites"') == ids(engine, "“réforme des retraites”")
+    assert len(quoted) >= 2
+    for article_id in quoted:
+        article = engine.article(article_id)
+        assert "réforme des retraites" in (article["title"] + " " + article["body"]).lower()
+    assert set(quoted) <= set(ids(engine, "réforme retraites"))
+
+
+def test_or_not_and_minus(engine):
+    otan, nato = set(ids(engine, "OTAN")), set(ids(engine, "NATO"))
+    assert otan and nato
+    assert set(ids(engine, "OTAN OR NATO")) == otan | nato
+    assert set(ids(engine, "OTAN OU NATO")) == otan | nato
+    assert set(ids(engine, "OTAN -Koursk")) == otan - set(ids(engine, "Koursk"))
+    assert set(ids(engine, "OTAN NOT Koursk")) == set(ids(engine, "OTAN -Koursk"))
+
+
+def test_field_queries(engine):
+    in_titles = engine.search(SearchRequest(q="title:retraites", limit=100)).hits
+    assert in_titles and all("retraite" in h["title"].lower() for h in in_titles)
+    sante = engine.search(SearchRequest(q="tag:santé", limit=100)).hits
+    assert sante and all("sante" in {t.lower().replace("é", "e") for t in h["tags"]} for h in sante)
+
+
+def test_long_pasted_paragraph_still_ranks(engine):
+    article = engine.article("cdc-2023-0316")
+    paragraph = article["body"].split("\n\n")[1]
+    assert is_long_query(paragraph)
+    assert ids(engine, paragraph)[0] == "cdc-2023-0316"
+
+
+def test_tag_filters_are_anded_and_folded(engine):
+    sante = set(ids(engine, "", tags=["Santé"]))
+    assert sante == set(ids(engine, "", tags=["sante"])) == set(ids(engine, "", tags=["SANTE"]))
+    both = set(ids(engine, "", tags=["Santé", "Hôpital"]))
+    assert both and both < sante
+
+
+def test_date_filters_and_sort_by_date(engine):
+    hits = engine.search(SearchRequest(q="", since="2023", until="2023-12", sort="date", limit=100)).hits
+    assert hits and all(h["date"].startswith("2023") for h in hits)
+    dates = [h["date"][:10] for h in hits]
+    assert dates == sorted(dates, reverse=True)
+    march = engine.search(SearchRequest(q="", since="2023-03-07", until="2023-03-07", limit=100)).hits
+    assert [h["date"][:10] for h in march] == ["2023-03-07"] * len(march) and march
+
+
+def test_facets_count_all_matches_not_just_the_page(engine):
+    full = engine.search(SearchRequest(q="", limit=100))
+    page = engine.search(SearchRequest(q="", limit=2))
+    assert page.facets == full.facets
+    assert page.total == full.total == len(full.hits)
+    counted = {}
+    for hit in full.hits:
+        for tag in {t.lower().replace("é", "e").replace("è", "e").replace("ô", "o") for t in hit["tags"]}:
+            counted[tag] = counted.get(tag, 0) + 1
+    facet = {f["value"]: f["count"] for f in full.facets["tags"]}
+    assert facet["sante"] == counted["sante"]
+    assert sum(b["count"] for b in full.facets["date"]) == sum(1 for h in full.hits if h["date"])
+
+
+def test_tag_facet_label_is_the_most_frequent_spelling(engine):
+    labels = {f["value"]: f["label"] for f in engine.search(SearchRequest(q="")).facets["tags"]}
+    assert labels["sante"] in {"Santé", "santé", "Sante", "SANTÉ"}
+    spellings = [t for h in engine.search(SearchRequest(q="", limit=100)).hits for t in h["tags"]]
+    forms = [t for t in spellings if t.lower().replace("é", "e") == "sante"]
+    assert forms.count(labels["sante"]) == max(forms.count(f) for f in set(forms))
+
+
+def test_date_histogram_by_month_then_by_year():
+    from datetime import date
+
+    days = [date(2024, 1, 5).toordinal(), date(2024, 1, 20).toordinal(), date(2024, 3, 1).toordinal()]
+    assert date_histogram(days) == [
+        {"value": "2024-01", "label": "janv. 2024", "count": 2},
+        {"value": "2024-03", "label": "mars 2024", "count": 1},
+    ]
+    years = date_histogram([date(2020, 1, 1).toordinal(), date(2024, 6, 1).toordinal()])
+    assert [b["value"] for b in years] == ["2020", "2024"]
+
+
+def test_paging(engine):
+    everything = ids(engine, "")
+    page2 = engine.search(SearchRequest(q="", limit=5, page=2))
+    assert [h["id"] for h in page2.hits] == everything[5:10]
+    assert page2.page == 2 and page2.pages == -(-len(everything) // 5)
+
+
+def test_snippet_marks_matches_around_the_densest_window():
+    text = "Un début sans rapport. " * 20 + "Les soldats nord-coréens sont arrivés à Koursk. La suite."
+    snippet = make_snippet(text, {"soldat", "coreen", "kim"}, words=8)
+    assert snippet.startswith("… ")
+    assert "**soldats** **nord-coréens**" in snippet
+
+
+def test_snippet_without_match_is_the_opening():
+    assert make_snippet("Premier mot, puis la suite du texte.", {"absent"}, words=3) == "Premier mot, puis …"
+
+
+def test_did_you_mean_for_a_typo(engine):
+    results = engine.search(SearchRequest(q="inflatoin"))
+    assert results.total == 0
+    assert results.suggestion
+    assert engine.search(SearchRequest(q=results.suggestion)).total > 0
+
+
+@pytest.mark.parametrize(
+    "q, message",
+    [
+        ("le la les", "no searchable word"),
+        ("NOT Macron", "at least one word"),
+        ("(" * 50 + "a" + ")" * 50, "nested"),
+        ("x" * 200, "word too long"),
+        ("a " * 1500, "query too long"),
+    ],
+)
+def test_malformed_or_costly_queries_are_clear_errors(engine, q, message):
+    with pytest.raises(QueryError, match=message):
+        engine.search(SearchRequest(q=q))
+
+
+@pytest.mark.parametrize("q", ['"unclosed', "(a OR", "title:", "*a*", "[a TO z]", "x~9", "+", "c++ ou c#?"])
+def test_odd_syntax_never_raises_anything_but_query_error(engine, q):
+    try:
+        engine.search(SearchRequest(q=q))
+    except QueryError:
+        pass
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"since": "2023-13"}, "invalid date"), ({"since": "hier"}, "invalid date"), ({"sort": "x"}, "invalid sort"),
+     ({"since": "2024", "until": "2023"}, "after"), ({"limit": 0}, "limit"), ({"page": 0}, "page")],
+)  # fmt: skip
+def test_bad_filters(engine, kwargs, message):
+    with pytest.raises(QueryError, match=message):
+        engine.search(SearchRequest(q="", **kwargs))
+
+
+def test_article_lookup_is_by_id_only(engine):
+    article = engine.article("cdc-2023-0316")
+    assert "49.3" in article["title"]
+    with pytest.raises(NotFoundError):
+        engine.article("../../etc/passwd")
+    source_record = next(iter(engine.refresh()[0].documents(kind="source")))["id"]
+    with pytest.raises(NotFoundError):
+        engine.article(source_record)
+
+
+def test_related_articles_are_other_articles_on_the_topic(engine):
+    related = engine.related("agd-2023-1012-0142")
+    assert related and "agd-2023-1012-0142" not in [r["id"] for r in related]
+
+
+def test_normalize_query_typography():
+    assert normalize_query("« la  réforme »  l’État") == '" la réforme " l\'État'
+    assert normalize_query('un "guillemet orphelin') == "un guillemet orphelin"
+
+
+def test_stats(engine):
+    stats = engine.stats()
+    assert stats["documents"] == 49
+    assert stats["date_min"] == "2021-03-15" and stats["date_max"] == "2026-03-04"
+    assert stats["undated"] == 1
