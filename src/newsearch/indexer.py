@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from whoosh.writing import SegmentWriter
+
 from .dates import day_ordinal, parse_iso, to_utc_timestamp
 from .errors import IndexDamagedError, IndexLockedError, NewsearchError, ParseError
 from .parse import Article, parse_bytes, read_bytes, supported, tag_key
@@ -434,7 +436,6 @@ class _Job:
         self.known = known
         self.gen_dir = gen_dir
         self.ops: dict[str, dict | None] = {}  # id: document to write, or None to delete
-        self.writer = None
         self.commits = 0
 
     @property
@@ -470,41 +471,44 @@ class _Job:
     def delete_article(self, aid: str):
         self._put(aid, None)
 
-    def _open_writer(self):
-        try:
-            return self.ix.writer(limitmb=self.indexer.limitmb, timeout=self.indexer.lock_timeout)
-        except Exception as exc:
-            if type(exc).__name__ == "LockError":
-                raise IndexLockedError(f"the Whoosh write lock of {self.ix.storage.folder} is held") from None
-            raise
-
     def commit(self):
         """Write the buffered documents and commit them (atomically and durably: see DurableFileStorage)."""
         if not self.ops:
             return
         self.indexer.progress("commit", documents=len(self.ops))
         ops, self.ops = self.ops, {}
-        self.writer = self._open_writer()
+        # Whoosh's own write lock, taken here rather than by the writer: a writer whose constructor or commit
+        # fails (disk full) never releases it, which would lock out every later run of a --watch process.
+        lock = self.ix.lock("WRITELOCK")
+        if not lock.acquire(blocking=False):
+            raise IndexLockedError(f"the Whoosh write lock of {self.ix.storage.folder} is held by another program")
+        try:
+            writer = SegmentWriter(self.ix, _lk=False, limitmb=self.indexer.limitmb)
+            try:
+                for key, doc in ops.items():
+                    if doc is None:
+                        if key in self.known:
+                            writer.delete_by_term("id", key)
+                    elif key in self.known:
+                        writer.update_document(**doc)
+                    else:
+                        writer.add_document(**doc)
+                writer.commit()
+            except BaseException:
+                try:
+                    writer.cancel()
+                except Exception:  # half closed by the error that brought us here
+                    pass
+                raise
+        finally:
+            lock.release()
         for key, doc in ops.items():
             if doc is None:
-                if key in self.known:
-                    self.writer.delete_by_term("id", key)
-                    self.known.discard(key)
-            elif key in self.known:
-                self.writer.update_document(**doc)
+                self.known.discard(key)
             else:
-                self.writer.add_document(**doc)
                 self.known.add(key)
-        writer, self.writer = self.writer, None
-        writer.commit()
         self.commits += 1
 
     def cancel(self):
         """Drop what was not committed."""
         self.ops = {}
-        if self.writer is not None:
-            writer, self.writer = self.writer, None
-            try:
-                writer.cancel()
-            except Exception:  # the writer may be half closed by the error that brought us here
-                pass

@@ -1,0 +1,387 @@
+"""Incremental reindexing: what a run rewrites, reports, rebuilds and refuses (issue 4)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from newsearch import indexer as indexer_module
+from newsearch.cli import cli
+from newsearch.errors import SchemaVersionError
+from newsearch.indexer import Indexer, read_records
+from newsearch.schema import INDEX_VERSION, SOURCE
+from newsearch.search import Engine, SearchRequest
+from newsearch.store import META, DurableFileStorage, IndexStore, WriteError
+from newsearch.verify import verify
+
+
+def txt(title: str, body: str) -> str:
+    return f"{title}\n\n{body}\n\nUn second paragraphe pour que le texte ressemble à un article.\n"
+
+
+def jsonl(*records: dict) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
+def rec(i: int, word: str = "marché") -> dict:
+    return {"id": f"dep-{i}", "title": f"Dépêche {i}", "body": f"Le {word} numéro {i} ouvre ses portes ce matin."}
+
+
+@pytest.fixture
+def corpus(write_files):
+    return write_files(
+        {
+            "a/pluie.txt": txt("Pluies diluviennes dans le Gard", "Les communes du Gard comptent les dégâts."),
+            "a/greve.txt": txt("Grève à l'hôpital", "Les soignants de Villebrune sont en grève."),
+            "b/depeches.jsonl": jsonl(rec(1), rec(2), rec(3)),
+            "b/dossier.json": json.dumps([rec(10, "musée"), rec(11, "théâtre")], ensure_ascii=False),
+        }
+    )
+
+
+def counts(report) -> tuple:
+    return report.added, report.updated, report.deleted, report.unchanged
+
+
+def index(index_dir, paths, **kwargs):
+    return Indexer(IndexStore(index_dir), batch_size=kwargs.pop("batch_size", 5000)).run(paths, **kwargs)
+
+
+def snapshot(root: Path) -> dict:
+    """Every file under root with its size and mtime: what 'writes nothing' compares."""
+    if not root.exists():
+        return {}
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))}
+
+
+def search_ids(index_dir, q: str) -> set[str]:
+    engine = Engine(index_dir)
+    try:
+        return {hit["id"] for hit in engine.search(SearchRequest(q=q, limit=100)).hits}
+    finally:
+        engine.close()
+
+
+# --- incremental and idempotent -----------------------------------------------------------------
+
+
+def test_second_run_and_touch_change_nothing(tmp_path, corpus, monkeypatch):
+    ix = tmp_path / "ix"
+    first = index(ix, [corpus])
+    assert counts(first) == (7, 0, 0, 0) and first.documents == 7 and not first.skipped
+    second = index(ix, [corpus])
+    assert counts(second) == (0, 0, 0, 7) and second.documents == 7
+    assert second.commits == 0  # nothing was written at all
+
+    # touch: the mtime changes, the content does not
+    later = time.time() + 10
+    for p in corpus.rglob("*.*"):
+        os.utime(p, (later, later))
+    reads = []
+    real_read = indexer_module.read_bytes
+    monkeypatch.setattr(indexer_module, "read_bytes", lambda p: reads.append(p) or real_read(p))
+    touched = index(ix, [corpus])
+    assert counts(touched) == (0, 0, 0, 7) and touched.documents == 7
+    assert len(reads) == 4  # read and hashed once, not parsed nor rewritten
+    reads.clear()
+    again = index(ix, [corpus])
+    assert counts(again) == (0, 0, 0, 7) and reads == []  # the new mtimes were remembered
+    assert verify(IndexStore(ix)).ok
+
+
+def test_only_changed_articles_are_rewritten(tmp_path, corpus):
+    ix = tmp_path / "ix"
+    index(ix, [corpus])
+    (corpus / "b/depeches.jsonl").write_text(jsonl(rec(1), rec(2, "port"), rec(4)), encoding="utf-8")
+    (corpus / "a/greve.txt").write_text(txt("Grève à l'hôpital", "Les soignants sont en grève depuis lundi."))
+    (corpus / "b/dossier.json").unlink()
+    (corpus / "c").mkdir()
+    (corpus / "c/neuf.txt").write_text(txt("Un musée rouvre", "Le musée des beaux-arts rouvre enfin."))
+    report = index(ix, [corpus])
+    # dep-3 left its JSONL file, dep-10 and dep-11 their deleted file; dep-4 and neuf.txt are new.
+    assert counts(report) == (2, 2, 3, 2), report.to_dict()
+    assert report.documents == 6
+    assert search_ids(ix, "port") == {"dep-2"}
+    assert search_ids(ix, "théâtre") == set()
+    assert verify(IndexStore(ix)).ok
+    assert counts(index(ix, [corpus])) == (0, 0, 0, 6)
+
+
+def test_appending_to_a_jsonl_file_adds_without_rewriting(tmp_path, write_files):
+    folder = write_files({"flux.jsonl": jsonl(*(rec(i) for i in range(50)))})
+    ix = tmp_path / "ix"
+    index(ix, [folder])
+    with open(folder / "flux.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(jsonl(rec(50), rec(51)))
+    report = index(ix, [folder])
+    assert counts(report) == (2, 0, 0, 50)
+    with IndexStore(ix).open().searcher() as searcher:
+        record = read_records(searcher)[str(folder / "flux.jsonl")]
+    assert len(record.ids) == 52 and record.complete
+
+
+def test_vanished_files_only_within_the_folders_given(tmp_path, write_files):
+    a = write_files({"x.txt": txt("Alpha", "Le texte alpha.")}, folder="a")
+    b = write_files({"y.txt": txt("Bêta", "Le texte bêta.")}, folder="b")
+    ix = tmp_path / "ix"
+    index(ix, [a])
+    index(ix, [b])
+    (a / "x.txt").unlink()
+    report = index(ix, [b])  # a is not among the paths: its article stays
+    assert report.deleted == 0 and report.documents == 2
+    report = index(ix, [a])
+    assert report.deleted == 1 and report.documents == 1
+    assert verify(IndexStore(ix)).ok
+
+
+def test_unreadable_file_keeps_its_articles(tmp_path, corpus):
+    ix = tmp_path / "ix"
+    index(ix, [corpus])
+    (corpus / "a/pluie.txt").write_bytes(b"\x00\x01binary")
+    report = index(ix, [corpus])
+    assert [s["path"] for s in report.skipped] == [str(corpus / "a/pluie.txt")]
+    assert report.deleted == 0 and report.documents == 7  # skipped, not lost
+
+
+def test_dry_run_writes_nothing(tmp_path, corpus):
+    ix = tmp_path / "ix"
+    fresh = index(ix, [corpus], dry_run=True)
+    assert counts(fresh) == (7, 0, 0, 0) and fresh.documents == 7
+    assert not ix.exists()  # not even the directory or its lock file
+
+    index(ix, [corpus])
+    (corpus / "b/depeches.jsonl").write_text(jsonl(rec(1), rec(4)), encoding="utf-8")
+    before = snapshot(ix)
+    planned = index(ix, [corpus], dry_run=True)
+    assert snapshot(ix) == before
+    done = index(ix, [corpus])
+    assert counts(planned) == counts(done) == (1, 0, 2, 5)
+    assert planned.documents == done.documents == 6
+
+
+def test_cli_json_report(tmp_path, corpus):
+    ix = tmp_path / "ix"
+    result = CliRunner().invoke(cli, ["index", str(corpus), "--index", str(ix), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data == {"added": 7, "updated": 0, "deleted": 0, "unchanged": 0, "skipped": [], "documents": 7}
+    result = CliRunner().invoke(cli, ["index", str(corpus), "--index", str(ix), "--json", "--dry-run"])
+    assert json.loads(result.output)["unchanged"] == 7
+
+
+# --- batches ------------------------------------------------------------------------------------
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL in-process: nothing after it runs (the subprocess trials are in test_crash.py)."""
+
+
+def test_big_file_commits_in_batches_and_the_next_run_resumes(tmp_path, write_files):
+    folder = write_files({"flux.jsonl": jsonl(*(rec(i) for i in range(40))), "z.txt": txt("Zèbre", "Un zèbre.")})
+    ix = tmp_path / "ix"
+    commits = []
+
+    def stop_at_third_commit(event, **info):
+        if event == "commit":
+            commits.append(info)
+            if len(commits) == 3:
+                raise Killed
+
+    with pytest.raises(Killed):
+        Indexer(IndexStore(ix), progress=stop_at_third_commit, batch_size=10).run([folder])
+    # Two commits landed, each with 10 articles and the file's incomplete record.
+    state = verify(IndexStore(ix))
+    assert state.ok, state.problems
+    assert state.documents == 20 and state.incomplete_sources == 1
+    report = index(ix, [folder], batch_size=10)
+    assert counts(report) == (21, 0, 0, 20) and report.documents == 41
+    state = verify(IndexStore(ix))
+    assert state.ok and state.incomplete_sources == 0
+
+
+def test_same_id_twice_in_one_batch_is_indexed_once(tmp_path, write_files):
+    folder = write_files({"a.jsonl": jsonl(rec(1), rec(2)), "b.jsonl": jsonl(rec(2, "port"))})
+    ix = tmp_path / "ix"
+    report = index(ix, [folder])
+    assert report.documents == 2
+    state = verify(IndexStore(ix))
+    assert state.ok, state.problems
+    assert search_ids(ix, "port") == {"dep-2"}  # the later file wins
+
+
+# --- full rebuilds and versions -------------------------------------------------------------------
+
+
+def test_full_rebuild_switches_when_complete(tmp_path, corpus):
+    ix = tmp_path / "ix"
+    index(ix, [corpus])
+    store = IndexStore(ix)
+    old_generation = store.current_name()
+    engine = Engine(ix)  # opened before, like the web UI
+    (corpus / "b/dossier.json").unlink()
+    answers = []
+
+    def search_meanwhile(event, **info):
+        if event in ("file", "commit"):
+            assert store.current_name() == old_generation
+            answers.append(len(engine.search(SearchRequest(q="musée")).hits))
+
+    report = Indexer(store, progress=search_meanwhile, batch_size=2).run([corpus], full=True)
+    assert len(answers) > 5 and set(answers) == {1}  # the old index answered throughout
+    assert store.current_name() != old_generation
+    assert counts(report) == (0, 0, 2, 5) and report.documents == 5
+    assert engine.search(SearchRequest(q="musée")).total == 0  # and the switch is picked up
+    assert engine.search(SearchRequest(q="grève")).total == 1
+    engine.close()
+    assert verify(store).ok
+
+
+def write_foreign_version(ix: Path) -> None:
+    store = IndexStore(ix)
+    (store.current_dir() / META).write_text(json.dumps({"version": "0.0"}), encoding="utf-8")
+
+
+def test_version_change_requires_full(tmp_path, corpus):
+    ix = tmp_path / "ix"
+    index(ix, [corpus])
+    write_foreign_version(ix)
+    with pytest.raises(SchemaVersionError, match="--full"):
+        index(ix, [corpus])
+    result = CliRunner().invoke(cli, ["index", str(corpus), "--index", str(ix)])
+    assert result.exit_code == 3 and "newsearch index --full" in result.output
+    assert "Traceback" not in result.output
+    report = index(ix, [corpus], full=True)
+    assert report.documents == 7
+    store = IndexStore(ix)
+    assert store.version_of(store.current_dir()) == INDEX_VERSION
+    assert verify(store).ok
+    assert counts(index(ix, [corpus])) == (0, 0, 0, 7)
+
+
+def test_killed_full_rebuild_is_resumed(tmp_path, write_files):
+    folder = write_files({f"f{i:02d}.txt": txt(f"Titre {i}", f"Le corps numéro {i}.") for i in range(12)})
+    ix = tmp_path / "ix"
+    index(ix, [folder])
+    store = IndexStore(ix)
+    live = store.current_name()
+    seen = []
+
+    def stop(event, **info):
+        if event == "commit":
+            seen.append(1)
+            if len(seen) == 3:
+                raise Killed
+
+    with pytest.raises(Killed):
+        Indexer(store, progress=stop, batch_size=4).run([folder], full=True)
+    assert store.current_name() == live and len(store.unfinished_generations()) == 1
+    report = Indexer(store, batch_size=4).run([folder], full=True)
+    assert report.resumed and report.documents == 12 and report.commits < 5
+    assert store.current_name() != live and store.unfinished_generations() == []
+
+
+# --- write errors ---------------------------------------------------------------------------------
+
+
+def test_disk_full_leaves_the_index_as_committed(tmp_path, corpus, monkeypatch):
+    ix = tmp_path / "ix"
+    index(ix, [corpus])
+    (corpus / "c.txt").write_text(txt("Nouveau", "Un article de plus."))
+    before = verify(IndexStore(ix)).to_dict()
+    real_create = DurableFileStorage.create_file
+
+    def full_disk(self, name, *args, **kwargs):
+        if not name.startswith("_"):  # segment files: fail like a full disk would, mid-commit
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_create(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(DurableFileStorage, "create_file", full_disk)
+    with pytest.raises(WriteError, match="disk full") as caught:
+        index(ix, [corpus])
+    assert str(IndexStore(ix).current_dir()) in str(caught.value)
+    monkeypatch.undo()
+    after = verify(IndexStore(ix))
+    assert after.ok and after.to_dict()["documents"] == before["documents"] == 7
+    assert index(ix, [corpus]).added == 1
+
+
+def test_index_where_a_file_blocks_the_directory(tmp_path, corpus):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    result = CliRunner().invoke(cli, ["index", str(corpus), "--index", str(blocker / "ix")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"cannot write the index in {blocker / 'ix'}" in result.output
+
+
+def without_root_powers() -> list[str]:
+    """Return a command prefix under which chmod binds this process: none needed unless we are root."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: chmod cannot make a directory read-only for root")
+    # Root without CAP_DAC_OVERRIDE (and friends) obeys file modes like any owner.
+    prefix = [setpriv, "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--"]
+    probe = subprocess.run([*prefix, "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"running as root and cannot drop capabilities here: {probe.stderr.decode().strip()}")
+    return prefix
+
+
+def test_read_only_index_directory(tmp_path, corpus):
+    """A read-only index: a clear error naming it, nothing changed."""
+    prefix = without_root_powers()
+    ix = tmp_path / "ix"
+    index(ix, [corpus])
+    (corpus / "c.txt").write_text(txt("Nouveau", "Un article de plus."))
+    before = snapshot(ix)
+    tree = [ix, *ix.rglob("*")]
+    for p in tree:
+        os.chmod(p, 0o555 if p.is_dir() else 0o444)
+    try:
+        result = subprocess.run(
+            [*prefix, sys.executable, "-m", "newsearch", "index", str(corpus), "--index", str(ix)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        for p in tree:
+            os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    assert result.returncode == 1, result.stderr
+    assert f"cannot write the index in {ix}" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert snapshot(ix) == before
+    assert verify(IndexStore(ix)).ok
+
+
+def test_stray_files_are_removed_by_the_next_run(tmp_path, corpus):
+    ix = tmp_path / "ix"
+    index(ix, [corpus])
+    gen = IndexStore(ix).current_dir()
+    (gen / "_MAIN_9.toc.1700000000.5").write_bytes(b"half a toc")
+    (gen / "MAIN.tmp").mkdir()
+    (gen / "MAIN.tmp" / "pool").write_bytes(b"x")
+    (gen / "MAIN_deadbeef00000000.seg").write_bytes(b"never committed")
+    assert len(verify(IndexStore(ix)).stray_files) == 2
+    index(ix, [corpus])
+    names = {p.name for p in gen.iterdir()}
+    assert not {"_MAIN_9.toc.1700000000.5", "MAIN.tmp", "MAIN_deadbeef00000000.seg"} & names
+    assert verify(IndexStore(ix)).ok
+
+
+def test_sources_are_stored_with_the_articles(tmp_path, corpus):
+    ix = tmp_path / "ix"
+    index(ix, [corpus])
+    with IndexStore(ix).open().searcher() as searcher:
+        paths = sorted(f["path"] for f in searcher.documents(kind=SOURCE))
+    assert paths == sorted(str(p) for p in corpus.rglob("*.*"))
