@@ -11,6 +11,7 @@ import pytest
 from markupsafe import Markup
 
 from newsearch.dates import french_date
+from newsearch.errors import IndexDamagedError
 from newsearch.indexer import Indexer
 from newsearch.parse import tag_key
 from newsearch.search import Engine, SearchRequest
@@ -667,7 +668,6 @@ def test_the_engine_refuses_huge_queries_with_a_400_when_the_query_string_limit_
     assert "query" in response.get_json()["error"]
 
 
-@pytest.mark.xfail(strict=True, reason="core: a fuzzy term shorter than its prefix makes Whoosh raise IndexError")
 @pytest.mark.parametrize("query", ["a~", "é~2", "titre:a~"])
 def test_a_one_letter_fuzzy_term_is_not_a_500(client, query):
     assert client.get("/api/search", query_string={"q": query}).status_code in (200, 400)
@@ -832,3 +832,17 @@ def test_filters_narrow_the_hits_under_the_search_time_limit(app):
     assert app.extensions["newsearch"].time_limit
     assert len(results.hits) == results.total == 4
     assert all("hopital" in {tag_key(t) for t in hit["tags"]} for hit in results.hits)
+
+
+def test_index_trouble_is_reported_without_server_paths(sample_index, monkeypatch):
+    app = create_app({"INDEX_DIR": sample_index})
+
+    def damaged(request):
+        raise IndexDamagedError("the index in /srv/secret/index cannot be opened")
+
+    monkeypatch.setattr(app.extensions["newsearch"], "search", damaged)
+    response = app.test_client().get("/api/search")
+    assert response.status_code == 500
+    assert response.get_json() == {"error": "L’index de recherche est momentanément indisponible.", "status": 500}
+    page = app.test_client().get("/?q=santé")
+    assert page.status_code == 500 and "/srv/secret" not in page.get_data(as_text=True)

@@ -435,7 +435,11 @@ def create_app(config=None):
 
     @app.errorhandler(NewsearchError)
     def domain_error(exc):
-        return error_response(exc.status, str(exc))
+        if exc.status in (400, 404):
+            return error_response(exc.status, str(exc))
+        # A damaged, locked or mismatched index is the operator's business; its message names server paths.
+        app.logger.error("index unavailable: %s", exc)
+        return error_response(exc.status, "L’index de recherche est momentanément indisponible.")
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
