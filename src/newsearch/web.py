@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -110,7 +109,9 @@ def period_label(since: str | None, until: str | None) -> str:
     def label(value: str) -> str:
         if len(value) == 10:
             return french_date(value) or value
-        return bucket_label(value) if len(value) == 7 and value[4] == "-" else value
+        if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+            return bucket_label(value)
+        return value
 
     if since and until:
         return label(since) if since == until else f"{label(since)} – {label(until)}"
@@ -193,11 +194,6 @@ class SearchState:
         base = url_for("search_page")
         return f"{base}?{urlencode(pairs)}" if pairs else base
 
-    @property
-    def filtered(self) -> bool:
-        """Tell whether any filter besides the query words is on."""
-        return bool(self.tags or self.section or self.since or self.until)
-
 
 def tag_facets(facets: list[dict], state: SearchState) -> tuple[list[dict], list[dict]]:
     """Return the tag facet as (shown first, shown on demand), each {value, label, count, selected, url}."""
@@ -234,7 +230,7 @@ def _bucket_range(first: str, last: str) -> list[str]:
 
 
 def date_facets(buckets: list[dict], state: SearchState) -> list[dict]:
-    """Return histogram bars {value, label, count, selected, url, level, tick}; empty buckets have no url."""
+    """Return histogram bars {value, label, count, selected, url, level}; empty buckets have no url."""
     if not buckets:
         return []
     counts = {b["value"]: b for b in buckets}
@@ -243,7 +239,7 @@ def date_facets(buckets: list[dict], state: SearchState) -> list[dict]:
         values = [b["value"] for b in buckets]
     peak = max(b["count"] for b in buckets)
     bars = []
-    for i, value in enumerate(values):
+    for value in values:
         bucket = counts.get(value, {"value": value, "label": bucket_label(value), "count": 0})
         selected = state.since == value and state.until == value
         if selected:
@@ -259,7 +255,6 @@ def date_facets(buckets: list[dict], state: SearchState) -> list[dict]:
                 "url": url,
                 # Heights in twentieths, drawn by CSS classes: the CSP forbids inline styles.
                 "level": -(-bucket["count"] * BAR_LEVELS // peak) if bucket["count"] else 0,
-                "tick": len(values) <= 12 or i in (0, len(values) - 1) or value.endswith("-01"),
             }
         )
     return bars
@@ -477,9 +472,5 @@ def create_app(config=None):
         article = engine.article(article_id)
         related = engine.related(article_id)
         return render_template("article.html", form=form_view(None), article=article_view(article, related))
-
-    @app.context_processor
-    def page_globals():
-        return {"year": date.today().year}
 
     return app
