@@ -8,7 +8,7 @@ from unidecode import unidecode
 from whoosh.analysis import Filter, RegexTokenizer
 
 # Bump when anything below changes the tokens an index holds: the index refuses to mix versions.
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
 
 # A word, with inner apostrophes and hyphens kept so that elision and compounds are handled by filters.
 WORD_PATTERN = r"\w+(?:['’\-]\w+)*"

@@ -301,7 +301,8 @@ def serve_command(index_dir, host, port, threads):
     except NewsearchError as exc:
         raise DomainError(exc) from None
     click.echo(f"newsearch: serving http://{host}:{port}/ (Ctrl-C to stop)")
-    serve(app, host=host, port=port, threads=threads, ident="newsearch")
+    # Waitress would otherwise buffer up to 1 GB of request body before the app can answer 413.
+    serve(app, host=host, port=port, threads=threads, ident="newsearch", max_request_body_size=65536)
 
 
 def main():
