@@ -200,3 +200,14 @@ def test_stats(engine):
     assert stats["documents"] == 49
     assert stats["date_min"] == "2021-03-15" and stats["date_max"] == "2026-03-04"
     assert stats["undated"] == 1
+
+
+def test_sections_are_keyed_like_tags(engine):
+    sections = engine.search(SearchRequest(q="")).facets["section"]
+    keys = [s["value"] for s in sections]
+    assert len(keys) == len(set(keys))
+    assert "sante" in keys  # written "sante" and "Santé" in the sample corpus
+    by_key = set(ids(engine, "", section="sante"))
+    assert by_key == set(ids(engine, "", section="Santé")) and by_key
+    count = next(s["count"] for s in sections if s["value"] == "sante")
+    assert count == len(by_key)
