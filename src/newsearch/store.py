@@ -87,7 +87,15 @@ class DurableFileStorage(FileStorage):
 
 
 class _FileIndex(FileIndex):
-    """A Whoosh FileIndex that rereads the TOC when a commit deleted the one it had just listed."""
+    """A Whoosh FileIndex whose refreshed readers are right, and which rereads a TOC that a commit just replaced."""
+
+    @classmethod
+    def _reader(cls, storage, schema, segments, generation, reuse=None):
+        # Whoosh-Reloaded 2.7.5 "reuses" the old reader on refresh by adding back every old segment missing from
+        # the new TOC (merged-away segments: their documents show twice) and by keeping readers whose deletions
+        # are stale (deleted and replaced documents still show). Whoosh 2.7.4 never actually reused a reader;
+        # neither do we. The old reader is left open, for a request that may still be using it.
+        return FileIndex._reader.__func__(cls, storage, schema, segments, generation, reuse=None)
 
     def _read_toc(self):
         # Whoosh retries reader() but not the TOC read behind ix.schema and friends: a commit between listing

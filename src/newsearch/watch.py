@@ -117,8 +117,8 @@ class Watcher:
                 self._stop.wait(max(0.0, last + self.interval - time.monotonic()))
                 self._run_once()
                 last = time.monotonic()
-            if self._dirty.is_set() or observer is None:
-                self._run_once()  # the final commit of what arrived since the last run
+            # The final run: a file that landed just before the signal may not have reported its event yet.
+            self._run_once()
         finally:
             if observer is not None:
                 observer.stop()
