@@ -6,8 +6,10 @@ import errno
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -403,3 +405,73 @@ def test_a_refreshed_searcher_sees_updates_and_deletions(tmp_path, corpus):
     searcher, _ = engine.refresh()
     assert searcher.doc_count() == 5 + 3  # articles and source records, each once
     engine.close()
+
+
+# --- watching -------------------------------------------------------------------------------------
+
+
+def wait_for(predicate, seconds: float = 20.0, what: str = "") -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+
+
+def article_ids(ix: Path) -> set[str]:
+    store = IndexStore(ix)
+    if not store.exists():
+        return set()
+    with store.open().searcher() as searcher:
+        return {f["id"] for f in searcher.documents(kind="article")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_watch_indexes_new_files_and_stops_cleanly(tmp_path, corpus, stop_signal):
+    ix = tmp_path / "ix"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "newsearch", "index", "--watch", str(corpus), "--index", str(ix)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: len(article_ids(ix)) == 7, what="the first run")
+        (corpus / "b/late.jsonl").write_text(jsonl(rec(42, "port")), encoding="utf-8")
+        wait_for(lambda: "dep-42" in article_ids(ix), what="the dropped file to be indexed")
+        (corpus / "a/pluie.txt").unlink()
+        wait_for(lambda: len(article_ids(ix)) == 7, what="the deleted file's article to go")
+        # A file dropped just before the signal is in the final commit.
+        (corpus / "b/last.jsonl").write_text(jsonl(rec(43)), encoding="utf-8")
+        proc.send_signal(stop_signal)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "stopped after" in err and "(file events)" in err
+    assert "dep-43" in article_ids(ix)
+    assert "added 1" in out
+    assert verify(IndexStore(ix)).ok
+
+
+def test_watch_polling_fallback(tmp_path, corpus):
+    from newsearch.watch import Watcher
+
+    ix = tmp_path / "ix"
+    reports = []
+    watcher = Watcher(Indexer(IndexStore(ix)), [corpus], interval=0.2, use_events=False, on_report=reports.append)
+    thread = threading.Thread(target=watcher.run)
+    thread.start()
+    try:
+        wait_for(lambda: len(article_ids(ix)) == 7, what="the first run")
+        (corpus / "new.txt").write_text(txt("Arrivée", "Un article arrivé pendant la veille."))
+        wait_for(lambda: len(article_ids(ix)) == 8, what="polling to find the new file")
+    finally:
+        watcher.stop()
+        thread.join(timeout=30)
+    assert not thread.is_alive() and watcher.mode == "polling"
+    assert reports[0].added == 7 and sum(r.added for r in reports) == 8

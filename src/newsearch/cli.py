@@ -150,7 +150,8 @@ def _watch(indexer, paths, as_json):
         watcher.run()
     except NewsearchError as exc:
         raise DomainError(exc) from None
-    click.echo(f"newsearch: stopped after {watcher.runs} run(s), index committed", err=True)
+    how = "file events" if watcher.mode == "events" else "polling"
+    click.echo(f"newsearch: stopped after {watcher.runs} run(s) ({how}), index committed", err=True)
 
 
 # --- verify ------------------------------------------------------------------------------------
