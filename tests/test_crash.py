@@ -238,17 +238,17 @@ def test_sigkill_at_each_file_operation_of_incremental_commits(tmp_path, monkeyp
     base = tmp_path / "base"
     Indexer(IndexStore(base)).run([corpus])
     mutate(corpus, SEED)
-    operations = kill_at_each_operation(tmp_path, monkeypatch, base, corpus, batch=4, full=False)
+    operations = kill_at_each_operation(tmp_path, monkeypatch, base, corpus, batch=6, full=False)
     assert operations >= 40  # several commits with merges and deletions were interrupted
 
 
 @pytest.mark.slow
 def test_sigkill_at_each_file_operation_of_a_full_rebuild(tmp_path, monkeypatch):
-    corpus = make_corpus(tmp_path / "corpus", SEED + 1, txt=10, jsonl=3, lines=4)
+    corpus = make_corpus(tmp_path / "corpus", SEED + 1, txt=8, jsonl=2, lines=4)
     base = tmp_path / "base"
     Indexer(IndexStore(base)).run([corpus])
     mutate(corpus, SEED + 1)
-    kill_at_each_operation(tmp_path, monkeypatch, base, corpus, batch=6, full=True)
+    kill_at_each_operation(tmp_path, monkeypatch, base, corpus, batch=8, full=True)
 
 
 # --- two jobs at once -----------------------------------------------------------------------------
