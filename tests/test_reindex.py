@@ -475,3 +475,39 @@ def test_watch_polling_fallback(tmp_path, corpus):
         thread.join(timeout=30)
     assert not thread.is_alive() and watcher.mode == "polling"
     assert reports[0].added == 7 and sum(r.added for r in reports) == 8
+
+
+def test_commit_is_flushed_before_the_toc_rename_and_the_directory_after(tmp_path, corpus, monkeypatch):
+    ix = tmp_path / "ix"
+    index(ix, [corpus])
+    gen = IndexStore(ix).current_dir()
+    before = {p.name for p in gen.iterdir()}
+    events = []
+    real_fsync, real_rename = os.fsync, os.rename
+
+    def fsync(fd):
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        events.append(("fsync", "DIR" if os.path.isdir(path) else Path(path).name))
+        real_fsync(fd)
+
+    def rename(src, dst, *args, **kwargs):
+        events.append(("rename", Path(src).name, Path(dst).name))
+        real_rename(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", rename)
+    (corpus / "c.txt").write_text(txt("Nouveau", "Un article de plus."))
+    index(ix, [corpus])
+    monkeypatch.undo()
+    renames = [i for i, e in enumerate(events) if e[0] == "rename" and e[2].startswith("_MAIN_")]
+    assert len(renames) == 1, events
+    switch = renames[0]
+    toc_temp = events[switch][1]
+    new_files = {p.name for p in gen.iterdir()} - before
+    segments = {name for name in new_files if name.startswith("MAIN_")}
+    assert segments, new_files
+    flushed_before = {e[1] for e in events[:switch] if e[0] == "fsync"}
+    assert segments | {toc_temp} <= flushed_before  # data, then the TOC, are on disk before the switch
+    last_file_sync = max(i for i, e in enumerate(events[:switch]) if e[0] == "fsync" and e[1] != "DIR")
+    assert ("fsync", "DIR") in events[last_file_sync:switch]  # the new entries are too
+    assert events[switch + 1] == ("fsync", "DIR")  # and the rename, at once

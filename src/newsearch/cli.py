@@ -83,7 +83,7 @@ def index_command(paths, index_dir, full, dry_run, as_json, lock_timeout, batch_
     from .indexer import Indexer
     from .store import IndexStore
 
-    show_bar = sys.stderr.isatty() and not as_json
+    show_bar = sys.stderr.isatty() and not as_json and not watch
     bar = _ProgressBar() if show_bar else None
     indexer = Indexer(IndexStore(index_dir), progress=bar, batch_size=batch_size, lock_timeout=lock_timeout)
     if watch:
