@@ -140,7 +140,8 @@ def machine() -> dict:
         except OSError:
             return ""
 
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no", "src"))
+    # Others edit src/ in this checkout while benchmarks run: say which files differed from the commit.
+    dirty = sorted(Path(line[3:]).name for line in git("status", "--porcelain", "src").splitlines() if line[3:])
     return {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "nproc": os.cpu_count(),
@@ -148,7 +149,7 @@ def machine() -> dict:
         "memory_gb": round(mem / 2**30, 1),
         "python": platform.python_version(),
         "whoosh": whoosh.versionstring(),
-        "commit": git("rev-parse", "--short", "HEAD") + (" (src modified)" if dirty else ""),
+        "commit": git("rev-parse", "--short", "HEAD") + (f" + uncommitted {', '.join(dirty)}" if dirty else ""),
         "load_start": load(),
     }
 
