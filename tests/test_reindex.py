@@ -286,6 +286,7 @@ def test_killed_full_rebuild_is_resumed(tmp_path, write_files):
     with pytest.raises(Killed):
         Indexer(store, progress=stop, batch_size=4).run([folder], full=True)
     assert store.current_name() == live and len(store.unfinished_generations()) == 1
+    assert verify(store).ok and verify(store).unfinished_rebuilds == [store.unfinished_generations()[0].name]
     report = Indexer(store, batch_size=4).run([folder], full=True)
     assert report.resumed and report.documents == 12 and report.commits < 5
     assert store.current_name() != live and store.unfinished_generations() == []

@@ -494,6 +494,7 @@ class _Job:
                     else:
                         writer.add_document(**doc)
                 writer.commit()
+                self.indexer.store.update_checksums(Path(self.ix.storage.folder))
             except BaseException:
                 try:
                     writer.cancel()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -28,6 +29,9 @@ from .errors import IndexDamagedError, IndexLockedError, IndexMissingError, News
 from .schema import INDEX_VERSION, build_schema
 
 META = "newsearch.json"
+# sha256 of each segment file, written after each commit: Whoosh has no checksums, and a flipped byte in a
+# posting list reads back silently as a wrong number.
+CHECKSUMS = "checksums.json"
 
 
 def default_index_dir() -> Path:
@@ -53,6 +57,15 @@ def write_atomic(path: Path, text: str) -> None:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     fsync_dir(path.parent)
+
+
+def file_sha256(path: Path) -> str:
+    """Return the sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class DurableFileStorage(FileStorage):
@@ -275,6 +288,32 @@ class IndexStore:
             except OSError:
                 pass
         return removed
+
+    def segment_files(self, gen_dir: Path) -> list[str]:
+        """Return the names of the files of the segments the live TOC of a generation names."""
+        ix = open_whoosh(gen_dir)
+        ids = {segment.segment_id() for segment in ix._read_toc().segments}
+        return sorted(name for name in ix.storage.list() if name.split(".", 1)[0] in ids)
+
+    def read_checksums(self, gen_dir: Path) -> dict:
+        """Return {file name: {"size", "sha256"}} as last recorded for a generation."""
+        try:
+            return json.loads((gen_dir / CHECKSUMS).read_text(encoding="utf-8")).get("files", {})
+        except (OSError, ValueError):
+            return {}
+
+    def update_checksums(self, gen_dir: Path) -> None:
+        """Record the checksum of every segment file not yet recorded (segment files never change once written)."""
+        old = self.read_checksums(gen_dir)
+        files = {}
+        for name in self.segment_files(gen_dir):
+            size = (gen_dir / name).stat().st_size
+            if name in old and old[name].get("size") == size:
+                files[name] = old[name]
+            else:
+                files[name] = {"size": size, "sha256": file_sha256(gen_dir / name)}
+        if files != old:
+            write_atomic(gen_dir / CHECKSUMS, json.dumps({"files": files}, indent=0))
 
     def size_bytes(self) -> int:
         """Return the size of the live generation on disk."""
