@@ -211,3 +211,26 @@ def test_sections_are_keyed_like_tags(engine):
     assert by_key == set(ids(engine, "", section="Santé")) and by_key
     count = next(s["count"] for s in sections if s["value"] == "sante")
     assert count == len(by_key)
+
+
+@pytest.mark.parametrize(
+    "q, words, since, until",
+    [("grève depuis 2023", "grève", "2023", None), ("retraites en mars 2023", "retraites", "2023-03-01", "2023-03-31"),
+     ("OTAN avant 2025", "OTAN", None, "2024-12-31")],
+)  # fmt: skip
+def test_french_date_phrases_in_queries_become_filters(engine, q, words, since, until):
+    results = engine.search(SearchRequest(q=q, limit=100))
+    assert results.filters["date_phrase"]
+    assert [h["id"] for h in results.hits] == ids(engine, words, since=since, until=until, read_dates=False)
+    assert results.total > 0
+
+
+def test_date_phrase_alone_browses_the_period(engine):
+    results = engine.search(SearchRequest(q="depuis janvier 2025", limit=100))
+    assert results.total == len(ids(engine, "", since="2025-01"))
+    assert all(h["date"] >= "2025-01" for h in results.hits)
+
+
+def test_passages_keep_their_dates_as_words(engine):
+    passage = "Le gouvernement a annoncé en 2023 une réforme des retraites très contestée par les syndicats"
+    assert engine.search(SearchRequest(q=passage)).filters["date_phrase"] is None

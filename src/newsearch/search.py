@@ -18,6 +18,7 @@ from .analysis import fold, iter_words, normalize_word
 from .dates import bucket_label, ordinal_to_date, parse_bound
 from .errors import NotFoundError, QueryError
 from .parse import tag_key
+from .querydates import extract_date_filters
 from .schema import ARTICLE, SEARCH_FIELDS, SOURCE
 from .store import IndexStore
 
@@ -58,6 +59,8 @@ class SearchRequest:
     page: int = 1
     limit: int = 10
     section: str | None = None
+    # Read French date phrases in q ("depuis janvier 2026", "en 2019") as date filters.
+    read_dates: bool = True
 
     def validate(self) -> None:
         """Raise QueryError for values out of range."""
@@ -444,7 +447,17 @@ class Engine:
         """Run a search and return its page of hits with facets over every match."""
         request.validate()
         searcher, cache = self.refresh()
-        q = parse_query(request.q, searcher.schema)
+        text, date_phrase, query_days = request.q, None, (None, None)
+        # A pasted passage mentions dates of events ("en 2017"), not the period wanted: only keyword queries.
+        if request.read_dates and not is_long_query(normalize_query(request.q)):
+            found = extract_date_filters(request.q)
+            if found.phrase:
+                text, date_phrase = found.query, found.phrase
+                query_days = (
+                    parse_bound(found.since).toordinal() if found.since else None,
+                    parse_bound(found.until, end=True).toordinal() if found.until else None,
+                )
+        q = parse_query(text, searcher.schema)
         allowed = set(cache.articles)
         tag_keys = [tag_key(t) for t in request.tags if tag_key(t)]
         for key in tag_keys:
@@ -456,6 +469,11 @@ class Engine:
         last = parse_bound(request.until, end=True).toordinal() if request.until else None
         if first is not None and last is not None and first > last:
             raise QueryError("--since is after --until")
+        # A date phrase in the query narrows the explicit filters further: the later start, the earlier end.
+        if query_days[0] is not None:
+            first = max(first or query_days[0], query_days[0])
+        if query_days[1] is not None:
+            last = min(last or query_days[1], query_days[1])
         if first is not None or last is not None:
             allowed &= cache.in_days(first, last)
         wanted = request.page * request.limit
@@ -482,6 +500,7 @@ class Engine:
                 "until": request.until,
                 "sort": request.sort,
                 "section": section_key,
+                "date_phrase": date_phrase,
             },
         )
 
