@@ -234,3 +234,12 @@ def test_date_phrase_alone_browses_the_period(engine):
 def test_passages_keep_their_dates_as_words(engine):
     passage = "Le gouvernement a annoncé en 2023 une réforme des retraites très contestée par les syndicats"
     assert engine.search(SearchRequest(q=passage)).filters["date_phrase"] is None
+
+
+def test_synonyms_and_acronyms_expand_short_queries(engine):
+    otan = engine.search(SearchRequest(q="OTAN", limit=100))
+    plain = set(ids(engine, "OTAN", synonyms=False)) | set(ids(engine, "NATO", synonyms=False))
+    assert {h["id"] for h in otan.hits} == plain
+    assert any("NATO" in group for group in otan.filters["synonyms"])
+    assert set(ids(engine, "PS")) >= set(ids(engine, '"Parti socialiste"', synonyms=False))
+    assert engine.search(SearchRequest(q="chevaux")).filters["synonyms"] == []

@@ -238,6 +238,8 @@ def render_table(data: dict, color: bool = False, width: int | None = None) -> s
     first = (data["page"] - 1) * max(len(data["hits"]), 1)
     shown = f"page {data['page']}/{data['pages']}"
     lines.append(f"{data['total']} résultat(s) pour « {data['query']} » — {shown}")
+    if data.get("filters", {}).get("date_phrase"):
+        lines.append(f"Période lue dans la requête : {data['filters']['date_phrase']}")
     if data.get("suggestion"):
         lines.append(f"Essayez plutôt : {data['suggestion']}")
     for i, hit in enumerate(data["hits"], first + 1):

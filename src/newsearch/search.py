@@ -19,6 +19,7 @@ from .dates import bucket_label, ordinal_to_date, parse_bound
 from .errors import NotFoundError, QueryError
 from .parse import tag_key
 from .querydates import extract_date_filters
+from .synonyms import load_synonyms
 from .schema import ARTICLE, SEARCH_FIELDS, SOURCE
 from .store import IndexStore
 
@@ -61,6 +62,8 @@ class SearchRequest:
     section: str | None = None
     # Read French date phrases in q ("depuis janvier 2026", "en 2019") as date filters.
     read_dates: bool = True
+    # Expand words of the editable synonyms list (OTAN ↔ NATO, PS ↔ Parti socialiste).
+    synonyms: bool = True
 
     def validate(self) -> None:
         """Raise QueryError for values out of range."""
@@ -406,6 +409,7 @@ class Engine:
         self._ix = None
         self._searcher = None
         self._cache = None
+        self.synonyms = load_synonyms()
         self._open()
 
     def _open(self):
@@ -457,6 +461,11 @@ class Engine:
                     parse_bound(found.since).toordinal() if found.since else None,
                     parse_bound(found.until, end=True).toordinal() if found.until else None,
                 )
+        groups = []
+        if request.synonyms and text and not is_long_query(normalize_query(text)):
+            groups = self.synonyms.groups_for(text)
+            if groups:
+                text = self.synonyms.expand(text)
         q = parse_query(text, searcher.schema)
         allowed = set(cache.articles)
         tag_keys = [tag_key(t) for t in request.tags if tag_key(t)]
@@ -501,6 +510,7 @@ class Engine:
                 "sort": request.sort,
                 "section": section_key,
                 "date_phrase": date_phrase,
+                "synonyms": [list(g) for g in groups],
             },
         )
 
