@@ -5,6 +5,7 @@ Usage:
                                           cProfile (or py-spy sampling) over run.py's query set
   python bench/profile_hotspots.py oneshot INDEX                           imports and cProfile of one `query`
   python bench/profile_hotspots.py index CORPUS [--rate 100]               py-spy sampling of a full index build
+  python bench/profile_hotspots.py memory CORPUS [--limitmb MB]…          peak RSS after each step of indexing
 
 Each prints the top functions as file:function with self (tottime) and inclusive (cumtime) time, per search
 for `search`. `index` needs py-spy (pip install py-spy); it indexes into bench/data/profile-index.
@@ -172,6 +173,45 @@ def profile_index(corpus: Path, rate: int, top: int) -> None:
     shutil.rmtree(target, ignore_errors=True)
 
 
+MEMORY_STEPS = {
+    "python + imports": "import newsearch.indexer",
+    "read the file (gunzip)": "from newsearch.parse import read_bytes; d = read_bytes(P)",
+    "read + parse all articles": "from newsearch.parse import parse_file; f = parse_file(P)",
+    "read + parse + documents and hashes (Indexer._update before writing)": (
+        "from newsearch.parse import parse_file; from newsearch.indexer import article_document, document_hash\n"
+        "f = parse_file(P); docs = {a.id: (d, document_hash(d)) for a in f.articles for d in [article_document(a)]}"
+    ),
+}
+
+
+def profile_memory(corpus: Path, limitmbs: list[int]) -> None:
+    """Peak RSS (wait4) of child processes that stop after each step of indexing one big file."""
+    import os
+
+    def peak(code: str) -> tuple[float, float]:
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT / 'src')!r})\n"
+                                 f"from pathlib import Path; P = Path({str(corpus)!r})\n{code}"])  # fmt: skip
+        _, status, usage = os.wait4(proc.pid, 0)
+        if os.waitstatus_to_exitcode(status):
+            raise RuntimeError(f"step failed: {code}")
+        return usage.ru_maxrss / 1024, time.perf_counter() - started
+
+    print(f"peak RSS of a child process that stops after each step, indexing {corpus}\n")
+    for label, code in MEMORY_STEPS.items():
+        rss, wall = peak(code)
+        print(f"{rss:>8.0f} MB  {wall:>6.1f} s  {label}")
+    for mb in limitmbs:
+        target = DATA / "profile-memory-index"
+        shutil.rmtree(target, ignore_errors=True)
+        rss, wall = peak(
+            "from newsearch.indexer import Indexer; from newsearch.store import IndexStore\n"
+            f"Indexer(IndexStore({str(target)!r}), limitmb={mb}).run([P], full=True)"
+        )
+        shutil.rmtree(target, ignore_errors=True)
+        print(f"{rss:>8.0f} MB  {wall:>6.1f} s  whole index run, Indexer(limitmb={mb})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -185,6 +225,9 @@ def main() -> None:
     p.add_argument("index", type=Path)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--label", action="append", default=[])
+    p = sub.add_parser("memory")
+    p.add_argument("corpus", type=Path)
+    p.add_argument("--limitmb", type=int, action="append", default=[], help="also index with this limitmb")
     p = sub.add_parser("oneshot")
     p.add_argument("index", type=Path)
     p = sub.add_parser("index")
@@ -196,6 +239,8 @@ def main() -> None:
         profile_search_sampled(args.index, args.rounds, args.label, args.rate, args.top)
     elif args.what == "search":
         profile_search(args.index, args.rounds, args.label, args.top)
+    elif args.what == "memory":
+        profile_memory(args.corpus, args.limitmb)
     elif args.what == "loop":
         search_loop(args.index, args.rounds, args.label)
     elif args.what == "oneshot":

@@ -19,9 +19,9 @@ from .dates import bucket_label, ordinal_to_date, parse_bound
 from .errors import NotFoundError, QueryError
 from .parse import tag_key
 from .querydates import extract_date_filters
-from .synonyms import load_synonyms
 from .schema import ARTICLE, SEARCH_FIELDS, SOURCE
 from .store import IndexStore
+from .synonyms import load_synonyms
 
 MAX_QUERY_CHARS = 2000
 MAX_WORD_CHARS = 80
