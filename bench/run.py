@@ -30,6 +30,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
@@ -366,9 +367,17 @@ def measure_http(index_dir: Path, rounds: int) -> dict:
     try:
         base = f"http://127.0.0.1:{port}"
 
+        errors: dict[str, int] = {}
+
         def get(args):
-            with urllib.request.urlopen(base + api_path(args), timeout=60) as resp:
-                return json.loads(resp.read())["total"]
+            try:
+                with urllib.request.urlopen(base + api_path(args), timeout=60) as resp:
+                    return json.loads(resp.read())["total"]
+            except urllib.error.HTTPError as exc:  # e.g. 400 "query too costly" past SEARCH_TIME_LIMIT (2 s)
+                body = exc.read().decode("utf-8", "replace")[:200]
+                key = f"HTTP {exc.code}: {body}"
+                errors[key] = errors.get(key, 0) + 1
+                return -exc.code
 
         started = time.perf_counter()
         get(QUERIES[0][1])
@@ -382,7 +391,9 @@ def measure_http(index_dir: Path, rounds: int) -> dict:
             server.kill()
             server.wait()
     log(f"HTTP median {result['median_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms")
-    return dict(result, ready_s=ready_s, first_query_ms=first_ms, per_query=per_query(samples, totals))
+    if errors:
+        log(f"HTTP errors: {errors}")
+    return dict(result, ready_s=ready_s, first_query_ms=first_ms, per_query=per_query(samples, totals), errors=errors)
 
 
 def measure_cli(index_dir: Path, runs: int = 7) -> dict:
@@ -661,6 +672,14 @@ def main() -> None:
     DATA.mkdir(parents=True, exist_ok=True)
 
     res: dict = {"machine": machine(), "rounds": args.rounds, "queries": QUERIES}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+
+    def step(key, fn, *fargs, **kwargs):
+        """Run one measurement and save everything so far (a long run that fails keeps what it measured)."""
+        res[key] = fn(*fargs, **kwargs)
+        res[key + "_load"] = load()
+        args.json.write_text(json.dumps(res, indent=1, ensure_ascii=False, default=str))
+
     log(f"machine {res['machine']}")
     if not args.only_scale:
         if args.index_dir:
@@ -670,20 +689,19 @@ def main() -> None:
             if not args.corpus.is_file():
                 sys.exit(f"no corpus at {args.corpus}")
             index_dir = FULL_INDEX
-            res["index"] = index_newsearch(args.corpus, index_dir)
-        res["api"] = measure_engine(index_dir, args.rounds)
-        res["http"] = measure_http(index_dir, args.rounds)
-        res["cli"] = measure_cli(index_dir)
-        res["reindex"] = measure_during_reindex(index_dir, max(5, args.rounds // 2))
+            step("index", index_newsearch, args.corpus, index_dir)
+        step("api", measure_engine, index_dir, args.rounds)
+        step("http", measure_http, index_dir, args.rounds)
+        step("cli", measure_cli, index_dir)
+        step("reindex", measure_during_reindex, index_dir, max(5, args.rounds // 2))
         if baseline:
-            res["baseline_index"] = index_baseline(args.corpus, BASELINE_INDEX)
-            res["baseline_api"] = measure_baseline_search(BASELINE_INDEX, args.rounds)
+            step("baseline_index", index_baseline, args.corpus, BASELINE_INDEX)
+            step("baseline_api", measure_baseline_search, BASELINE_INDEX, args.rounds)
     if scale or args.only_scale:
-        res["scale_index"] = ensure_scale_index(rebuild=args.rebuild_scale)
-        res["scale_api"] = measure_engine(SCALE_INDEX, max(5, args.rounds // 2))
-        res["scale_cli"] = measure_cli(SCALE_INDEX, runs=3)
+        step("scale_index", ensure_scale_index, rebuild=args.rebuild_scale)
+        step("scale_api", measure_engine, SCALE_INDEX, max(5, args.rounds // 2))
+        step("scale_cli", measure_cli, SCALE_INDEX, runs=3)
     res["load_end"] = load()
-    args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(res, indent=1, ensure_ascii=False, default=str))
     print(header_lines(res, args.markdown))
     print(render(build_tables(res), args.markdown))
