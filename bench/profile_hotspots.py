@@ -17,6 +17,7 @@ import argparse
 import collections
 import cProfile
 import io
+import os
 import pstats
 import re
 import shutil
@@ -26,7 +27,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+SRC = Path(os.environ.get("BENCH_SRC") or ROOT / "src")  # BENCH_SRC=bench/data/src-<sha>/src: a snapshot
+sys.path.insert(0, str(SRC))
 sys.path.insert(0, str(ROOT / "bench"))
 
 DATA = ROOT / "bench" / "data"
@@ -164,7 +166,7 @@ def profile_index(corpus: Path, rate: int, top: int) -> None:
     started = time.perf_counter()
     subprocess.run(
         [pyspy, "record", "--rate", str(rate), "--format", "raw", "--output", str(raw), "--",
-         sys.executable, "-c", child, str(target), str(corpus), str(ROOT / "src")],
+         sys.executable, "-c", child, str(target), str(corpus), str(SRC)],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     wall = time.perf_counter() - started
@@ -186,11 +188,10 @@ MEMORY_STEPS = {
 
 def profile_memory(corpus: Path, limitmbs: list[int]) -> None:
     """Peak RSS (wait4) of child processes that stop after each step of indexing one big file."""
-    import os
 
     def peak(code: str) -> tuple[float, float]:
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT / 'src')!r})\n"
+        proc = subprocess.Popen([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(SRC)!r})\n"
                                  f"from pathlib import Path; P = Path({str(corpus)!r})\n{code}"])  # fmt: skip
         _, status, usage = os.wait4(proc.pid, 0)
         if os.waitstatus_to_exitcode(status):

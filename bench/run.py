@@ -36,7 +36,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+# The newsearch sources measured: the checkout's src/, or a snapshot of a commit (--src REV sets BENCH_SRC).
+SRC = Path(os.environ.get("BENCH_SRC") or ROOT / "src")
+sys.path.insert(0, str(SRC))
 sys.path.insert(0, str(ROOT / "bench"))
 
 DATA = ROOT / "bench" / "data"
@@ -143,6 +145,10 @@ def machine() -> dict:
 
     # Others edit src/ in this checkout while benchmarks run: say which files differed from the commit.
     dirty = sorted(Path(line[3:]).name for line in git("status", "--porcelain", "src").splitlines() if line[3:])
+    if os.environ.get("BENCH_SNAPSHOT"):
+        return_commit = os.environ["BENCH_SNAPSHOT"] + " (clean snapshot of src/ and web/)"
+    else:
+        return_commit = git("rev-parse", "--short", "HEAD") + (f" + uncommitted {', '.join(dirty)}" if dirty else "")
     return {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "nproc": os.cpu_count(),
@@ -150,7 +156,7 @@ def machine() -> dict:
         "memory_gb": round(mem / 2**30, 1),
         "python": platform.python_version(),
         "whoosh": whoosh.versionstring(),
-        "commit": git("rev-parse", "--short", "HEAD") + (f" + uncommitted {', '.join(dirty)}" if dirty else ""),
+        "commit": return_commit,
         "load_start": load(),
     }
 
@@ -194,7 +200,7 @@ def index_newsearch(corpus: Path, index_dir: Path) -> dict:
     """Index a corpus from scratch with newsearch in a child process."""
     shutil.rmtree(index_dir, ignore_errors=True)
     log(f"indexing {corpus.name} into {index_dir} with newsearch")
-    wall, rss, out, _ = run_child([sys.executable, "-c", INDEX_CHILD, str(index_dir), str(corpus), str(ROOT / "src")])
+    wall, rss, out, _ = run_child([sys.executable, "-c", INDEX_CHILD, str(index_dir), str(corpus), str(SRC)])
     report = json.loads(out.strip().splitlines()[-1])
     from newsearch.store import IndexStore
 
@@ -650,6 +656,29 @@ def header_lines(res: dict, markdown: bool) -> str:
 # --- main ----------------------------------------------------------------------------------------
 
 
+def use_snapshot(rev: str) -> None:
+    """Measure the committed sources of rev, not the checkout that others are editing: extract src/ and web/
+    of that commit into bench/data/src-<sha>/ and point this process and its children (PYTHONPATH) at it."""
+    global SRC
+    sha = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True, check=True)
+    sha = sha.stdout.strip()
+    where = DATA / f"src-{sha}"
+    if not (where / "src" / "newsearch").is_dir():
+        tmp = DATA / f"src-{sha}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", sha, "src", "web"], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive.stdout, check=True)
+        tmp.rename(where)
+    SRC = where / "src"
+    os.environ["BENCH_SRC"] = str(SRC)
+    os.environ["BENCH_SNAPSHOT"] = sha
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
+    sys.path.insert(0, str(SRC))
+    if "newsearch" in sys.modules:
+        raise RuntimeError("newsearch was imported before the snapshot was chosen")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the 10x scale and the baseline")
@@ -661,6 +690,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--rounds", type=int, default=15, help="timed rounds of the query set (default 15)")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    parser.add_argument("--src", metavar="REV", help="measure a clean snapshot of this commit (e.g. HEAD)")
     parser.add_argument("--json", type=Path, default=DATA / "last-run.json", help="where to save the raw results")
     args = parser.parse_args()
     if args.skip_scale and args.only_scale:
@@ -670,6 +700,8 @@ def main() -> None:
     if not NEWSEARCH.exists():
         sys.exit(f"{NEWSEARCH} not found: run `make install` first")
     DATA.mkdir(parents=True, exist_ok=True)
+    if args.src:
+        use_snapshot(args.src)
 
     res: dict = {"machine": machine(), "rounds": args.rounds, "queries": QUERIES}
     args.json.parent.mkdir(parents=True, exist_ok=True)
