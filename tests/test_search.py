@@ -9,10 +9,12 @@ from newsearch.search import SearchRequest, date_histogram, is_long_query, make_
 
 
 def ids(engine, q, **kwargs):
+    kwargs.setdefault("collapse", False)
     return [h["id"] for h in engine.search(SearchRequest(q=q, limit=100, **kwargs)).hits]
 
 
 def titles(engine, q, **kwargs):
+    kwargs.setdefault("collapse", False)
     return [h["title"] for h in engine.search(SearchRequest(q=q, limit=100, **kwargs)).hits]
 
 
@@ -84,7 +86,7 @@ def test_date_filters_and_sort_by_date(engine):
 
 
 def test_facets_count_all_matches_not_just_the_page(engine):
-    full = engine.search(SearchRequest(q="", limit=100))
+    full = engine.search(SearchRequest(q="", limit=100, collapse=False))
     page = engine.search(SearchRequest(q="", limit=2))
     assert page.facets == full.facets
     assert page.total == full.total == len(full.hits)
@@ -100,7 +102,7 @@ def test_facets_count_all_matches_not_just_the_page(engine):
 def test_tag_facet_label_is_the_most_frequent_spelling(engine):
     labels = {f["value"]: f["label"] for f in engine.search(SearchRequest(q="")).facets["tags"]}
     assert labels["sante"] in {"Santé", "santé", "Sante", "SANTÉ"}
-    spellings = [t for h in engine.search(SearchRequest(q="", limit=100)).hits for t in h["tags"]]
+    spellings = [t for h in engine.search(SearchRequest(q="", limit=100, collapse=False)).hits for t in h["tags"]]
     forms = [t for t in spellings if t.lower().replace("é", "e") == "sante"]
     assert forms.count(labels["sante"]) == max(forms.count(f) for f in set(forms))
 
@@ -119,7 +121,7 @@ def test_date_histogram_by_month_then_by_year():
 
 def test_paging(engine):
     everything = ids(engine, "")
-    page2 = engine.search(SearchRequest(q="", limit=5, page=2))
+    page2 = engine.search(SearchRequest(q="", limit=5, page=2, collapse=False))
     assert [h["id"] for h in page2.hits] == everything[5:10]
     assert page2.page == 2 and page2.pages == -(-len(everything) // 5)
 
@@ -219,7 +221,7 @@ def test_sections_are_keyed_like_tags(engine):
      ("OTAN avant 2025", "OTAN", None, "2024-12-31")],
 )  # fmt: skip
 def test_french_date_phrases_in_queries_become_filters(engine, q, words, since, until):
-    results = engine.search(SearchRequest(q=q, limit=100))
+    results = engine.search(SearchRequest(q=q, limit=100, collapse=False))
     assert results.filters["date_phrase"]
     assert [h["id"] for h in results.hits] == ids(engine, words, since=since, until=until, read_dates=False)
     assert results.total > 0
@@ -243,3 +245,32 @@ def test_synonyms_and_acronyms_expand_short_queries(engine):
     assert any("NATO" in group for group in otan.filters["synonyms"])
     assert set(ids(engine, "PS")) >= set(ids(engine, '"Parti socialiste"', synonyms=False))
     assert engine.search(SearchRequest(q="chevaux")).filters["synonyms"] == []
+
+
+GARD_STORY = {"2021-09-15-pluies-diluviennes-gard-communes-sinistrees.txt", "2021-09-16-crues-gard-familles-evacuees-recherches.txt",
+              "gard-crue-gardon-villages-sous-la-boue.html"}  # fmt: skip
+
+
+def test_wire_copies_show_once_with_their_number_of_reprises(engine):
+    searcher = engine.refresh()[0]
+    story = {searcher.document(path=p)["id"] for p in {str(h) for h in _story_paths()}}
+    assert len(story) == 3
+    collapsed = engine.search(SearchRequest(q="crue Gard", limit=100))
+    shown = [h for h in collapsed.hits if h["id"] in story]
+    assert len(shown) == 1
+    assert shown[0]["cluster"]["reprises"] == 2
+    copies = engine.search(SearchRequest(q="", cluster=shown[0]["cluster"]["id"], limit=100))
+    assert {h["id"] for h in copies.hits} == story
+    assert set(ids(engine, "crue Gard")) >= story  # without collapsing, every copy is a hit
+
+
+def test_unrelated_articles_are_not_clustered(engine):
+    hits = engine.search(SearchRequest(q="", limit=100)).hits
+    clustered = [h for h in hits if h["cluster"]]
+    assert len(clustered) == 2  # the Gard flood and the rail strike dispatches, nothing else
+
+
+def _story_paths():
+    from conftest import EXAMPLES
+
+    return [p for p in EXAMPLES.rglob("*") if p.name in GARD_STORY]

@@ -819,7 +819,8 @@ def test_searches_see_articles_committed_while_the_app_serves(tmp_path, examples
 
     assert statuses and set(statuses) == {200}
     client = app.test_client()
-    data = client.get("/api/search?q=zeppelin&sort=date").get_json()
+    # The six near-identical bulletins are one wire story: collapse=0 lists each of them.
+    data = client.get("/api/search?q=zeppelin&sort=date&collapse=0").get_json()
     assert data["total"] == 6
     assert [hit["id"] for hit in data["hits"]] == [f"direct-{n}" for n in range(5, -1, -1)]
     doc = html(client.get("/article/direct-3"))
@@ -846,3 +847,12 @@ def test_index_trouble_is_reported_without_server_paths(sample_index, monkeypatc
     assert response.get_json() == {"error": "L’index de recherche est momentanément indisponible.", "status": 500}
     page = app.test_client().get("/?q=santé")
     assert page.status_code == 500 and "/srv/secret" not in page.get_data(as_text=True)
+
+
+def test_wire_copies_collapse_and_their_reprises_link_lists_them(app):
+    client = app.test_client()
+    doc = html(client.get("/?q=crue+Gard"))
+    links = doc.xpath("//p[@class='reprises']/a")
+    assert len(links) == 1 and text(links[0]) == "+ 2 reprises de cette dépêche"
+    copies = client.get(links[0].get("href").replace("/?", "/api/search?")).get_json()
+    assert copies["total"] == 3 and len(copies["hits"]) == 3

@@ -248,7 +248,10 @@ def render_table(data: dict, color: bool = False, width: int | None = None) -> s
         score = f"{hit['score']:.2f}" if hit.get("score") is not None else ""
         head = f"{i:>3}. {title}"
         lines.append(click.style(head, bold=True) if color else head)
-        meta = " · ".join(x for x in (date, ", ".join(hit["tags"]), f"score {score}" if score else "", hit["id"]) if x)
+        reprises = f"+{hit['cluster']['reprises']} reprise(s)" if hit.get("cluster") else ""
+        meta = " · ".join(
+            x for x in (date, ", ".join(hit["tags"]), f"score {score}" if score else "", reprises, hit["id"]) if x
+        )
         lines.append(f"     {meta}")
         snippet = hit["snippet"]
         if color:

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from whoosh.writing import SegmentWriter
 
+from .clusters import CLUSTERS_FILE, build_clusters, save_clusters
 from .dates import day_ordinal, parse_iso, to_utc_timestamp
+from .dedup import minhash, pack
 from .errors import IndexDamagedError, IndexLockedError, NewsearchError, ParseError
 from .parse import Article, parse_bytes, read_bytes, supported, tag_key
 from .schema import ARTICLE, INDEX_VERSION, SOURCE
@@ -134,6 +136,9 @@ def article_document(article: Article) -> dict:
     if moment is not None:
         doc["ts"] = to_utc_timestamp(moment)
         doc["day"] = day_ordinal(moment)
+    signature = minhash(article.title + "\n" + article.body)
+    if signature:
+        doc["minhash"] = pack(signature)
     return {k: v for k, v in doc.items() if v not in ("", None)}
 
 
@@ -211,6 +216,10 @@ class Indexer:
         else:
             with self.store.lock(self.lock_timeout):
                 report = self._run(paths, full, dry_run=False)
+                if self.store.exists() and (report.changed or not (self.store.current_dir() / CLUSTERS_FILE).exists()):
+                    self.progress("clusters")
+                    gen_dir = self.store.current_dir()
+                    save_clusters(gen_dir, build_clusters(self.store.open()))
         report.seconds = time.monotonic() - started
         return report
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from .analysis import ANALYSIS_VERSION, FRENCH
 
 # Bump on any change of fields; together with ANALYSIS_VERSION it decides whether an index can be reused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 INDEX_VERSION = f"{SCHEMA_VERSION}.{ANALYSIS_VERSION}"
 
 ARTICLE = "article"
@@ -19,7 +20,8 @@ SEARCH_FIELDS = ("title", "summary", "body", "tags")
 def build_schema() -> Schema:
     """Return a fresh schema: articles and, in the same index, one record per source file."""
     return Schema(
-        id=ID(stored=True, unique=True),
+        # A column too, so that per-article passes (clusters) need not read every stored body.
+        id=ID(stored=True, unique=True, sortable=True),
         kind=ID(stored=True),
         title=TEXT(analyzer=FRENCH, stored=True, multitoken_query="phrase"),
         summary=TEXT(analyzer=FRENCH, stored=True, multitoken_query="phrase"),
@@ -37,6 +39,8 @@ def build_schema() -> Schema:
         # UTC epoch seconds for sorting; the local calendar day (ordinal) for filters and the histogram.
         ts=NUMERIC(numtype=int, bits=64, sortable=True),
         day=NUMERIC(numtype=int, bits=32, sortable=True),
+        # MinHash of the text (dedup.pack), for grouping wire copies after each indexing run.
+        minhash=COLUMN(VarBytesColumn()),
         # Source-file record (kind=source): size, mtime, sha256 and the article ids it produced.
         source=STORED(),
     )

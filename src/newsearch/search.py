@@ -15,6 +15,7 @@ from whoosh.collectors import FilterCollector, TimeLimit
 from whoosh.sorting import FieldFacet
 
 from .analysis import fold, iter_words, normalize_word
+from .clusters import load_clusters
 from .dates import bucket_label, ordinal_to_date, parse_bound
 from .errors import NotFoundError, QueryError
 from .parse import tag_key
@@ -64,6 +65,10 @@ class SearchRequest:
     read_dates: bool = True
     # Expand words of the editable synonyms list (OTAN ↔ NATO, PS ↔ Parti socialiste).
     synonyms: bool = True
+    # Show one article per wire story (the best ranked), with the number of other copies.
+    collapse: bool = True
+    # Only the copies of this story (the id of its representative), to show them on demand.
+    cluster: str | None = None
 
     def validate(self) -> None:
         """Raise QueryError for values out of range."""
@@ -305,9 +310,19 @@ def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> str:
 class FacetCache:
     """Per-document tag keys, sections and days, read once per searcher from postings and columns."""
 
-    def __init__(self, searcher):
+    def __init__(self, searcher, clusters: dict[str, list[str]] | None = None):
         reader = searcher.reader()
         self.articles = frozenset(searcher.document_numbers(kind=ARTICLE))
+        # Wire copies: docnum → its cluster's representative docnum, and the members of each cluster.
+        self.cluster_of: dict[int, int] = {}
+        self.cluster_members: dict[int, list[int]] = {}
+        for members in (clusters or {}).values():
+            docnums = [searcher.document_number(id=m) for m in members]
+            docnums = [d for d in docnums if d is not None and d in self.articles]
+            if len(docnums) > 1:
+                self.cluster_members[docnums[0]] = docnums
+                for d in docnums:
+                    self.cluster_of[d] = docnums[0]
         self.doc_tags: dict[int, tuple[str, ...]] = {}
         self.tag_docs: dict[str, frozenset[int]] = {}
         grouped: dict[int, list[str]] = {}
@@ -418,7 +433,7 @@ class Engine:
         searcher = ix.searcher(weighting=scoring.BM25F(B=0.75, K1=1.2))
         old = self._searcher
         self._ix, self._searcher, self._generation = ix, searcher, gen
-        self._cache = FacetCache(searcher)
+        self._cache = FacetCache(searcher, load_clusters(self.store.current_dir()))
         if old is not None:
             # A request still using the old searcher keeps it alive; closing it here would break that request.
             pass
@@ -432,7 +447,7 @@ class Engine:
                 fresh = self._searcher.refresh()
                 if fresh is not self._searcher:
                     self._searcher = fresh
-                    self._cache = FacetCache(fresh)
+                    self._cache = FacetCache(fresh, load_clusters(self.store.current_dir()))
             return self._searcher, self._cache
 
     @property
@@ -485,15 +500,27 @@ class Engine:
             last = min(last or query_days[1], query_days[1])
         if first is not None or last is not None:
             allowed &= cache.in_days(first, last)
+        cluster_rep = None
+        if request.cluster:
+            rep = searcher.document_number(id=request.cluster)
+            cluster_rep = cache.cluster_of.get(rep) if rep is not None else None
+            allowed &= set(cache.cluster_members.get(cluster_rep, [rep] if rep is not None else []))
+        collapse = request.collapse and not request.cluster and bool(cache.cluster_of)
         wanted = request.page * request.limit
+        # Collapsing drops copies from the ranking: fetch more so that the page still fills up.
+        fetch = min(wanted * 2 + 20, MAX_RESULTS_WINDOW) if collapse else wanted
         if q is None:
-            hits_docs, total, matched = self._browse(searcher, cache, allowed, request, wanted)
+            hits_docs, total, matched = self._browse(searcher, cache, allowed, request, fetch)
             scores = {}
         else:
-            hits_docs, scores, total, matched = self._run(searcher, q, allowed, request, wanted)
+            hits_docs, scores, total, matched = self._run(searcher, q, allowed, request, fetch)
+        if collapse:
+            hits_docs = self._collapse(cache, hits_docs)
         page_docs = hits_docs[(request.page - 1) * request.limit : wanted]
         terms = query_terms(q)
         hits = [self._hit(searcher, d, scores.get(d), terms) for d in page_docs]
+        for d, hit in zip(page_docs, hits, strict=True):
+            hit["cluster"] = self._cluster_info(searcher, cache, d, matched)
         suggestion = self.suggest(searcher, request.q) if q is not None and total == 0 else None
         return SearchResults(
             query=request.q,
@@ -511,8 +538,27 @@ class Engine:
                 "section": section_key,
                 "date_phrase": date_phrase,
                 "synonyms": [list(g) for g in groups],
+                "cluster": request.cluster,
             },
         )
+
+    @staticmethod
+    def _collapse(cache: FacetCache, docs: list[int]) -> list[int]:
+        seen, kept = set(), []
+        for d in docs:
+            key = cache.cluster_of.get(d, d)
+            if key not in seen:
+                seen.add(key)
+                kept.append(d)
+        return kept
+
+    @staticmethod
+    def _cluster_info(searcher, cache: FacetCache, docnum: int, matched: set[int]) -> dict | None:
+        rep = cache.cluster_of.get(docnum)
+        if rep is None:
+            return None
+        copies = sum(1 for m in cache.cluster_members[rep] if m != docnum and m in matched)
+        return {"id": searcher.stored_fields(rep)["id"], "reprises": copies} if copies else None
 
     def _run(self, searcher, q, allowed, request, wanted):
         sortedby = FieldFacet("ts", reverse=True) if request.sort == "date" else None

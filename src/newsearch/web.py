@@ -143,6 +143,9 @@ def search_request_from_args(args, limit: int | None = None) -> SearchRequest:
         page=number("page", 1),
         limit=limit or number("limit", PAGE_SIZE),
         section=args.get("section") or None,
+        # collapse=0 lists every wire copy; cluster=ID lists the copies of one story.
+        collapse=args.get("collapse", "1").lower() not in ("0", "false", "non", "no"),
+        cluster=args.get("cluster") or None,
     )
 
 
@@ -280,6 +283,8 @@ def hit_view(hit: dict, labels: dict[str, str], state: SearchState | None) -> di
         "section": hit.get("section", ""),
         "tags": tags,
         "snippet": highlight(hit.get("snippet", "")),
+        "reprises": (hit.get("cluster") or {}).get("reprises", 0),
+        "reprises_url": url_for("search_page", cluster=hit["cluster"]["id"]) if hit.get("cluster") else "",
     }
 
 
