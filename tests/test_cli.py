@@ -136,3 +136,12 @@ def test_stats_json(run, sample_index):
     assert stats["documents"] == 49
     assert stats["index_version"]
     assert stats["top_tags"][0]["count"] >= stats["top_tags"][-1]["count"]
+
+
+def test_related_leaves_out_wire_copies(run, sample_index, engine):
+    copies = {h["id"] for h in engine.search(SearchRequest(q="", cluster="agd-2023-1012-0142")).hits}
+    assert len(copies) == 3
+    result = run("related", "agd-2023-1012-0142", "--index", sample_index, "--json")
+    related = [json.loads(line)["id"] for line in result.output.splitlines()]
+    assert related and not set(related) & copies
+    assert run("related", "nope", "--index", sample_index).exit_code == 1

@@ -267,6 +267,29 @@ def render_table(data: dict, color: bool = False, width: int | None = None) -> s
     return "\n".join(lines)
 
 
+@cli.command("related")
+@click.argument("article_id")
+@index_option
+@click.option("--limit", type=click.IntRange(1, 50), default=5, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
+def related_command(article_id, index_dir, limit, as_json):
+    """List articles related to ARTICLE_ID (more-like-this, wire copies of it left out)."""
+    from .dates import french_date
+    from .search import Engine
+
+    try:
+        related = Engine(index_dir).related(article_id, limit=limit)
+    except NewsearchError as exc:
+        raise DomainError(exc) from None
+    for hit in related:
+        if as_json:
+            click.echo(json.dumps(hit, ensure_ascii=False))
+        else:
+            click.echo(f"{french_date(hit['date']) or '-':>18}  {hit['title']}  [{hit['id']}]")
+    if not related:
+        sys.exit(EXIT_NO_HIT)
+
+
 # --- stats, serve ------------------------------------------------------------------------------
 
 

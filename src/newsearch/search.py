@@ -646,13 +646,23 @@ class Engine:
         }
 
     def related(self, article_id: str, limit: int = 5) -> list[dict]:
-        """Return articles like this one (Whoosh more-like-this over the body)."""
-        searcher, _ = self.refresh()
+        """Return articles like this one (Whoosh more-like-this), one per story and none a copy of it."""
+        searcher, cache = self.refresh()
         docnum = searcher.document_number(id=article_id)
-        if docnum is None:
+        if docnum is None or docnum not in cache.articles:
             raise NotFoundError(f"no article with id {article_id!r}")
-        results = searcher.more_like(docnum, "body", top=limit, numterms=25)
-        return [self._hit(searcher, hit.docnum, hit.score, set()) for hit in results]
+        results = searcher.more_like(docnum, "body", top=limit * 3 + 10, numterms=25, filter=set(cache.articles))
+        seen = {cache.cluster_of.get(docnum, docnum)}
+        related = []
+        for hit in results:
+            key = cache.cluster_of.get(hit.docnum, hit.docnum)
+            if key in seen:
+                continue  # a wire copy of this article, or of one already listed
+            seen.add(key)
+            related.append(self._hit(searcher, hit.docnum, hit.score, set()))
+            if len(related) == limit:
+                break
+        return related
 
     # -- did you mean ---------------------------------------------------------------------------
 
