@@ -274,3 +274,36 @@ def _story_paths():
     from conftest import EXAMPLES
 
     return [p for p in EXAMPLES.rglob("*") if p.name in GARD_STORY]
+
+
+@pytest.fixture(scope="module")
+def paris_engine(tmp_path_factory):
+    import json as _json
+
+    from newsearch.indexer import Indexer
+    from newsearch.search import Engine
+    from newsearch.store import IndexStore
+
+    folder = tmp_path_factory.mktemp("paris")
+    records = [
+        {"id": "bets", "title": "Les paris en ligne séduisent", "date": "2024-01-02",
+         "body": "Les paris sportifs et les paris hippiques attirent des joueurs. Les paris montent, les paris aussi."},
+        {"id": "city", "title": "Une journée ordinaire", "date": "2024-01-03",
+         "body": "Le conseil municipal de Paris a voté le budget de la ville."},
+        {"id": "apart", "title": "Réforme votée", "date": "2024-01-04",
+         "body": "La réforme fiscale est votée. Les retraites des agents, elles, attendront un autre texte."},
+        {"id": "together", "title": "Un texte attendu", "date": "2024-01-05",
+         "body": "La réforme des retraites arrive au Sénat."},
+    ]  # fmt: skip
+    (folder / "a.jsonl").write_text("\n".join(_json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    Indexer(IndexStore(folder / "index")).run([folder / "a.jsonl"])
+    return Engine(folder / "index")
+
+
+def test_exact_form_is_preferred_for_keyword_queries(paris_engine):
+    assert ids(paris_engine, "Paris")[0] == "city"  # the city, not the bets, though "paris" is more frequent there
+    assert ids(paris_engine, "paris")[0] == "bets"
+
+
+def test_words_together_in_order_rank_first(paris_engine):
+    assert ids(paris_engine, "réforme retraites")[0] == "together"

@@ -14,10 +14,10 @@ from whoosh import query as wq
 from whoosh.collectors import FilterCollector, TimeLimit
 from whoosh.sorting import FieldFacet
 
-from .analysis import fold, iter_words, normalize_word
+from .analysis import fold, iter_words, normalize_word, strip_elision
 from .clusters import load_clusters
 from .dates import bucket_label, ordinal_to_date, parse_bound
-from .errors import NotFoundError, QueryError
+from .errors import NewsearchError, NotFoundError, QueryError
 from .parse import tag_key
 from .querydates import extract_date_filters
 from .schema import ARTICLE, SEARCH_FIELDS, SOURCE
@@ -34,6 +34,12 @@ LONG_QUERY_WORDS = 6
 SNIPPET_WORDS = 32
 SNIPPET_SCAN_CHARS = 20_000
 MARK = "**"
+# Exact-form and phrase bonuses, applied to the top hits of keyword queries (see Engine._rescore).
+RESCORE_WINDOW = 30
+RESCORE_CHARS = 4000
+EXACT_BONUS = 3.0
+PHRASE_BONUS = 1.0
+_WORD_RE = re.compile(r"\w+")
 MAX_ORDINAL = 3_652_059  # date(9999, 12, 31); a missing value reads as the column maximum
 
 FIELD_BOOSTS = {"title": 2.0, "summary": 1.2, "body": 1.0, "tags": 1.5}
@@ -147,6 +153,18 @@ def is_long_query(text: str) -> bool:
         return False
     words = [w for w in text.split() if normalize_word(w.strip(".,;:!?()\"'+")) or "-" in w]
     return len(words) > LONG_QUERY_WORDS
+
+
+def typed_words(text: str) -> list[str]:
+    """Return the words of a keyword query as typed, without operators, fields, exclusions or stop words."""
+    words = []
+    for token in normalize_query(text).split():
+        if token in _OPERATOR_WORDS or token.startswith("-") or ":" in token:
+            continue
+        for word in _WORD_RE.findall(token):
+            if normalize_word(strip_elision(word)):
+                words.append(word)
+    return words
 
 
 def strip_syntax(text: str) -> str:
@@ -464,6 +482,18 @@ class Engine:
 
     def search(self, request: SearchRequest) -> SearchResults:
         """Run a search and return its page of hits with facets over every match."""
+        try:
+            return self._search(request)
+        except NewsearchError:
+            raise
+        except Exception:
+            # A reader caught in a job's commit can read a half-replaced file (seen once in hundreds of
+            # searches during --full rebuilds): open the index afresh and answer once more.
+            with self._lock:
+                self._open()
+            return self._search(request)
+
+    def _search(self, request: SearchRequest) -> SearchResults:
         request.validate()
         searcher, cache = self.refresh()
         text, date_phrase, query_days = request.q, None, (None, None)
@@ -514,6 +544,8 @@ class Engine:
             scores = {}
         else:
             hits_docs, scores, total, matched = self._run(searcher, q, allowed, request, fetch)
+        if q is not None and request.sort == "relevance" and not is_long_query(normalize_query(text)):
+            hits_docs = self._rescore(searcher, hits_docs, scores, text)
         if collapse:
             hits_docs = self._collapse(cache, hits_docs)
         page_docs = hits_docs[(request.page - 1) * request.limit : wanted]
@@ -541,6 +573,31 @@ class Engine:
                 "cluster": request.cluster,
             },
         )
+
+    @staticmethod
+    def _rescore(searcher, docs: list[int], scores: dict, text: str) -> list[int]:
+        """Lift, among the top hits, those with the words exactly as typed, and together in that order."""
+        words = typed_words(text)
+        if not words or not docs:
+            return docs
+        window = docs[:RESCORE_WINDOW]
+        # Only what the user expressed counts: capitals, else accents; a plain lowercase word says nothing.
+        exact = [
+            re.compile(r"(?<!\w)" + re.escape(w) + r"(?!\w)", 0 if w != w.lower() else re.IGNORECASE)
+            for w in words
+            if w != w.lower() or fold(w) != w.lower()
+        ]
+        phrase = " ".join(normalize_word(w) for w in words) if len(words) > 1 else None
+        for d in window:
+            fields = searcher.stored_fields(d)
+            body = fields.get("title", "") + "\n" + fields.get("body", "")[:RESCORE_CHARS]
+            found = sum(1 for pattern in exact if pattern.search(body)) / len(exact) if exact else 0.0
+            # Compared as analyzed words, stop words left out: "réforme retraites" meets "réforme des retraites".
+            analyzed = (normalize_word(w) for w in _WORD_RE.findall(body))
+            together = bool(phrase) and phrase in " ".join(w for w in analyzed if w)
+            scores[d] = scores.get(d, 0.0) * (1 + EXACT_BONUS * found) * (1 + PHRASE_BONUS * together)
+        # Bonuses only raise scores, so the window re-sorted still ranks above everything after it.
+        return sorted(window, key=lambda d: -scores[d]) + docs[RESCORE_WINDOW:]
 
     @staticmethod
     def _collapse(cache: FacetCache, docs: list[int]) -> list[int]:
