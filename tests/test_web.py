@@ -856,3 +856,10 @@ def test_wire_copies_collapse_and_their_reprises_link_lists_them(app):
     assert len(links) == 1 and text(links[0]) == "+ 2 reprises de cette dépêche"
     copies = client.get(links[0].get("href").replace("/?", "/api/search?")).get_json()
     assert copies["total"] == 3 and len(copies["hits"]) == 3
+
+
+def test_search_page_says_how_it_read_the_query(app):
+    doc = html(app.test_client().get("/?q=OTAN+depuis+2023"))
+    lines = [text(p) for p in doc.xpath("//p[@class='understood']")]
+    assert "Période lue dans la requête : depuis 2023" in lines
+    assert any(line.startswith("Synonymes cherchés aussi : OTAN = NATO") for line in lines)

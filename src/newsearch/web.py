@@ -324,7 +324,14 @@ def search_view(data: dict, state: SearchState) -> dict:
             }
         )
     first = (data["page"] - 1) * PAGE_SIZE + 1
+    filters = data.get("filters") or {}
+    understood = []
+    if filters.get("date_phrase"):
+        understood.append(f"Période lue dans la requête : {filters['date_phrase']}")
+    for group in filters.get("synonyms") or []:
+        understood.append("Synonymes cherchés aussi : " + " = ".join(group))
     return {
+        "understood": understood,
         "total": data["total"],
         "total_count": french_number(data["total"]),
         "total_label": f"{french_number(data['total'])} résultat{'s' if data['total'] > 1 else ''}",
