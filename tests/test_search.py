@@ -307,3 +307,20 @@ def test_exact_form_is_preferred_for_keyword_queries(paris_engine):
 
 def test_words_together_in_order_rank_first(paris_engine):
     assert ids(paris_engine, "réforme retraites")[0] == "together"
+
+
+def test_recent_sort_blends_relevance_with_freshness(engine):
+    relevance = engine.search(SearchRequest(q="grève", limit=100, collapse=False)).hits
+    recent = engine.search(SearchRequest(q="grève", sort="recent", limit=100, collapse=False)).hits
+    assert {h["id"] for h in recent} == {h["id"] for h in relevance}
+    # Each score is at most the relevance score and at least half of it, and they come in score order.
+    base = {h["id"]: h["score"] for h in relevance}
+    for hit in recent:
+        assert base[hit["id"]] * 0.5 - 1e-3 <= hit["score"] <= base[hit["id"]] + 1e-3
+    assert [h["score"] for h in recent] == sorted((h["score"] for h in recent), reverse=True)
+    from datetime import date
+
+    newest = date.fromisoformat(engine.stats()["date_max"])
+    for hit in recent:
+        age = (newest - date.fromisoformat(hit["date"][:10])).days
+        assert hit["score"] == pytest.approx(base[hit["id"]] * (0.5 + 0.5 * 2 ** (-age / 90)), abs=2e-3)

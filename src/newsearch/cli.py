@@ -185,7 +185,13 @@ def verify_command(index_dir, as_json):
 @click.option("--since", help="From this date: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--until", help="Up to this date, included: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--section", help="Only articles of this section.")
-@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
+@click.option(
+    "--sort",
+    type=click.Choice(["relevance", "date", "recent"]),
+    default="relevance",
+    show_default=True,
+    help="recent: relevance blended with freshness (half-life 90 days before the newest article).",
+)
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

@@ -24,6 +24,11 @@ from .schema import ARTICLE, SEARCH_FIELDS, SOURCE
 from .store import IndexStore
 from .synonyms import load_synonyms
 
+# relevance: BM25F; date: newest first; recent: relevance blended with freshness (news wants both).
+SORTS = ("relevance", "date", "recent")
+# "recent": a hit's score is multiplied by 0.5 + 0.5 * 2^(-age / half-life), age counted back from the newest
+# article in the index (not today: an archive from 2020 is not all stale), so freshness can at most halve it.
+RECENT_HALF_LIFE_DAYS = 90
 MAX_QUERY_CHARS = 2000
 MAX_WORD_CHARS = 80
 MAX_DEPTH = 8
@@ -78,8 +83,8 @@ class SearchRequest:
 
     def validate(self) -> None:
         """Raise QueryError for values out of range."""
-        if self.sort not in ("relevance", "date"):
-            raise QueryError(f"invalid sort {self.sort!r}: use relevance or date")
+        if self.sort not in SORTS:
+            raise QueryError(f"invalid sort {self.sort!r}: use relevance, date or recent")
         if not 1 <= self.limit <= MAX_LIMIT:
             raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
         if self.page < 1 or self.page * self.limit > MAX_RESULTS_WINDOW:
@@ -539,13 +544,17 @@ class Engine:
         wanted = request.page * request.limit
         # Collapsing drops copies from the ranking: fetch more so that the page still fills up.
         fetch = min(wanted * 2 + 20, MAX_RESULTS_WINDOW) if collapse else wanted
+        if request.sort == "recent":
+            fetch = min(max(fetch, 200), MAX_RESULTS_WINDOW)  # freshness can lift hits from further down
         if q is None:
             hits_docs, total, matched = self._browse(searcher, cache, allowed, request, fetch)
             scores = {}
         else:
             hits_docs, scores, total, matched = self._run(searcher, q, allowed, request, fetch)
-        if q is not None and request.sort == "relevance" and not is_long_query(normalize_query(text)):
+        if q is not None and request.sort != "date" and not is_long_query(normalize_query(text)):
             hits_docs = self._rescore(searcher, hits_docs, scores, text)
+        if q is not None and request.sort == "recent":
+            hits_docs = self._freshen(cache, hits_docs, scores)
         if collapse:
             hits_docs = self._collapse(cache, hits_docs)
         page_docs = hits_docs[(request.page - 1) * request.limit : wanted]
@@ -600,6 +609,15 @@ class Engine:
         return sorted(window, key=lambda d: -scores[d]) + docs[RESCORE_WINDOW:]
 
     @staticmethod
+    def _freshen(cache: FacetCache, docs: list[int], scores: dict) -> list[int]:
+        """Blend each hit's score with its freshness and re-sort (the "recent" sort)."""
+        newest = cache._day_keys[-1] if cache._day_keys else 0
+        for d in docs:
+            age = max(0, newest - cache.doc_day.get(d, 0)) if d in cache.doc_day else 10 * RECENT_HALF_LIFE_DAYS
+            scores[d] = scores.get(d, 0.0) * (0.5 + 0.5 * 2 ** (-age / RECENT_HALF_LIFE_DAYS))
+        return sorted(docs, key=lambda d: -scores[d])
+
+    @staticmethod
     def _collapse(cache: FacetCache, docs: list[int]) -> list[int]:
         seen, kept = set(), []
         for d in docs:
@@ -628,7 +646,7 @@ class Engine:
             raise QueryError("query too costly: it took longer than the time limit; make it more specific") from None
         results = collector.results()
         docs = [hit.docnum for hit in results]
-        scores = {hit.docnum: hit.score for hit in results} if request.sort == "relevance" else {}
+        scores = {hit.docnum: hit.score for hit in results} if request.sort != "date" else {}
         matched = results.docs() if len(docs) >= wanted else set(docs)
         if not isinstance(matched, set):
             matched = set(matched)

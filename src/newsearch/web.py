@@ -59,7 +59,7 @@ HTTP_MESSAGES = {
     405: "Cette adresse ne se consulte qu’en lecture (GET ou HEAD).",
     413: "La requête dépasse la taille autorisée : raccourcissez la recherche.",
 }
-SORTS = [("relevance", "Pertinence"), ("date", "Date")]
+SORTS = [("relevance", "Pertinence"), ("recent", "Pertinence et fraîcheur"), ("date", "Date")]
 
 _MARKED = re.compile(r"\*\*(.+?)\*\*")
 
