@@ -246,6 +246,8 @@ def render_table(data: dict, color: bool = False, width: int | None = None) -> s
     lines.append(f"{data['total']} résultat(s) pour « {data['query']} » — {shown}")
     if data.get("filters", {}).get("date_phrase"):
         lines.append(f"Période lue dans la requête : {data['filters']['date_phrase']}")
+    for group in data.get("filters", {}).get("synonyms") or []:
+        lines.append("Synonymes cherchés aussi : " + " = ".join(group))
     if data.get("suggestion"):
         lines.append(f"Essayez plutôt : {data['suggestion']}")
     for i, hit in enumerate(data["hits"], first + 1):
