@@ -324,3 +324,18 @@ def test_recent_sort_blends_relevance_with_freshness(engine):
     for hit in recent:
         age = (newest - date.fromisoformat(hit["date"][:10])).days
         assert hit["score"] == pytest.approx(base[hit["id"]] * (0.5 + 0.5 * 2 ** (-age / 90)), abs=2e-3)
+
+
+def test_entity_facets_merge_aliases_and_filter(engine):
+    results = engine.search(SearchRequest(q="", limit=100, collapse=False))
+    people = {f["value"]: f["count"] for f in results.facets["personnes"]}
+    assert "Emmanuel Macron" in people and "Macron" not in people  # "Macron" alone is the same man
+    macron = ids(engine, "", persons=["Emmanuel Macron"])
+    assert len(macron) == people["Emmanuel Macron"]
+    assert set(macron) >= set(ids(engine, "Macron"))
+    places = {f["value"] for f in results.facets["lieux"]}
+    orgs = {f["value"] for f in results.facets["organisations"]}
+    assert {"Paris", "Gard"} <= places and {"OTAN", "SNCF"} <= orgs
+    both = ids(engine, "", places=["Paris"], orgs=["SNCF"])
+    assert both and set(both) <= set(ids(engine, "", places=["Paris"])) & set(ids(engine, "", orgs=["SNCF"]))
+    assert engine.article(macron[0])["entities"]["personnes"]

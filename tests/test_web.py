@@ -863,3 +863,16 @@ def test_search_page_says_how_it_read_the_query(app):
     lines = [text(p) for p in doc.xpath("//p[@class='understood']")]
     assert "Période lue dans la requête : depuis 2023" in lines
     assert any(line.startswith("Synonymes cherchés aussi : OTAN = NATO") for line in lines)
+
+
+def test_entity_facets_are_links_that_keep_other_filters(app):
+    client = app.test_client()
+    doc = html(client.get("/?q=&tag=politique"))
+    headings = [text(h) for h in doc.xpath("//section[@class='facet']/h2")]
+    assert {"Personnes", "Lieux", "Organisations"} <= set(headings)
+    link = doc.xpath("//section[@aria-labelledby='facet-personnes-title']//a[contains(., 'Emmanuel Macron')]")[0]
+    assert "tag=politique" in link.get("href") and "personne=Emmanuel+Macron" in link.get("href")
+    filtered = client.get(link.get("href").replace("/?", "/api/search?")).get_json()
+    assert filtered["total"] > 0 and filtered["filters"]["personnes"] == ["Emmanuel Macron"]
+    chip = html(client.get(link.get("href"))).xpath("//a[@class='chip'][contains(., 'Emmanuel Macron')]")
+    assert chip and "personne=" not in chip[0].get("href")

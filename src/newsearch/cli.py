@@ -185,6 +185,9 @@ def verify_command(index_dir, as_json):
 @click.option("--since", help="From this date: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--until", help="Up to this date, included: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--section", help="Only articles of this section.")
+@click.option("--person", "persons", multiple=True, help="Only articles naming this person (as in the facet).")
+@click.option("--place", "places", multiple=True, help="Only articles naming this place.")
+@click.option("--org", "orgs", multiple=True, help="Only articles naming this organisation.")
 @click.option(
     "--sort",
     type=click.Choice(["relevance", "date", "recent"]),
@@ -200,13 +203,25 @@ def verify_command(index_dir, as_json):
     type=click.File("r", encoding="utf-8"),
     help="Run one query per line of FILE (- for stdin); print one JSON object per line.",
 )
-def query_command(query, index_dir, tags, since, until, section, sort, limit, page, as_json, batch):
+def query_command(
+    query, index_dir, tags, since, until, section, persons, places, orgs, sort, limit, page, as_json, batch
+):
     """Search the index. QUERY: words (all must match when few), "phrase", « phrase », OR, -word, NOT, title:, tag:."""
     from .search import Engine, SearchRequest
 
     def request(q):
         return SearchRequest(
-            q=q, tags=list(tags), since=since, until=until, sort=sort, page=page, limit=limit, section=section
+            q=q,
+            tags=list(tags),
+            since=since,
+            until=until,
+            sort=sort,
+            page=page,
+            limit=limit,
+            section=section,
+            persons=list(persons),
+            places=list(places),
+            orgs=list(orgs),
         )
 
     try:
@@ -270,6 +285,9 @@ def render_table(data: dict, color: bool = False, width: int | None = None) -> s
     facets = data["facets"]
     if facets.get("tags"):
         lines.append("Tags : " + ", ".join(f"{t['label']} ({t['count']})" for t in facets["tags"][:10]))
+    for key, title in (("personnes", "Personnes"), ("lieux", "Lieux"), ("organisations", "Organisations")):
+        if facets.get(key):
+            lines.append(f"{title} : " + ", ".join(f"{f['label']} ({f['count']})" for f in facets[key][:8]))
     if facets.get("date"):
         lines.append("Dates : " + ", ".join(f"{d['value']} ({d['count']})" for d in facets["date"][-12:]))
     return "\n".join(lines)

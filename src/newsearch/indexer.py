@@ -21,9 +21,10 @@ from whoosh.writing import SegmentWriter
 from .clusters import CLUSTERS_FILE, build_clusters, save_clusters
 from .dates import day_ordinal, parse_iso, to_utc_timestamp
 from .dedup import minhash, pack
+from .entities import extract_entities
 from .errors import IndexDamagedError, IndexLockedError, NewsearchError, ParseError
 from .parse import Article, parse_bytes, read_bytes, supported, tag_key
-from .schema import ARTICLE, INDEX_VERSION, SOURCE
+from .schema import ARTICLE, ENTITY_FIELDS, INDEX_VERSION, SOURCE
 from .store import IndexStore, open_whoosh, write_error
 
 Progress = Callable[..., None]
@@ -114,6 +115,9 @@ class SourceRecord:
         }
 
 
+ENTITY_CHARS = 2000
+
+
 def article_document(article: Article) -> dict:
     """Return the Whoosh fields of an article."""
     doc = {
@@ -136,6 +140,13 @@ def article_document(article: Article) -> dict:
     if moment is not None:
         doc["ts"] = to_utc_timestamp(moment)
         doc["day"] = day_ordinal(moment)
+    # The opening names the story's people, places and organisations; the full text would double the cost.
+    found = extract_entities(article.title, (article.summary + "\n\n" + article.body)[:ENTITY_CHARS])
+    for field_name, key in ENTITY_FIELDS.items():
+        if found.get(key):
+            doc[field_name] = ",".join(name.replace(",", " ") for name in found[key])
+    if any(found.values()):
+        doc["entities"] = {key: names for key, names in found.items() if names}
     signature = minhash(article.title + "\n" + article.body)
     if signature:
         doc["minhash"] = pack(signature)

@@ -8,13 +8,15 @@ from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from .analysis import ANALYSIS_VERSION, FRENCH
 
 # Bump on any change of fields; together with ANALYSIS_VERSION it decides whether an index can be reused.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 INDEX_VERSION = f"{SCHEMA_VERSION}.{ANALYSIS_VERSION}"
 
 ARTICLE = "article"
 SOURCE = "source"
 
 SEARCH_FIELDS = ("title", "summary", "body", "tags")
+# Entity field → the key its facet and filter use in results and requests.
+ENTITY_FIELDS = {"person": "personnes", "place": "lieux", "org": "organisations"}
 
 
 def build_schema() -> Schema:
@@ -39,6 +41,11 @@ def build_schema() -> Schema:
         # UTC epoch seconds for sorting; the local calendar day (ordinal) for filters and the histogram.
         ts=NUMERIC(numtype=int, bits=64, sortable=True),
         day=NUMERIC(numtype=int, bits=32, sortable=True),
+        # Named entities (entities.extract_entities), canonical names: filters and facets.
+        person=KEYWORD(commas=True, lowercase=False),
+        place=KEYWORD(commas=True, lowercase=False),
+        org=KEYWORD(commas=True, lowercase=False),
+        entities=STORED(),
         # MinHash of the text (dedup.pack), for grouping wire copies after each indexing run.
         minhash=COLUMN(VarBytesColumn()),
         # Source-file record (kind=source): size, mtime, sha256 and the article ids it produced.

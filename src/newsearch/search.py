@@ -20,7 +20,7 @@ from .dates import bucket_label, ordinal_to_date, parse_bound
 from .errors import NewsearchError, NotFoundError, QueryError
 from .parse import tag_key
 from .querydates import extract_date_filters
-from .schema import ARTICLE, SEARCH_FIELDS, SOURCE
+from .schema import ARTICLE, ENTITY_FIELDS, SEARCH_FIELDS, SOURCE
 from .store import IndexStore
 from .synonyms import load_synonyms
 
@@ -30,6 +30,7 @@ SORTS = ("relevance", "date", "recent")
 # article in the index (not today: an archive from 2020 is not all stale), so freshness can at most halve it.
 RECENT_HALF_LIFE_DAYS = 90
 MAX_QUERY_CHARS = 2000
+ENTITY_FACET_SIZE = 20
 MAX_WORD_CHARS = 80
 MAX_DEPTH = 8
 MAX_LIMIT = 100
@@ -76,6 +77,10 @@ class SearchRequest:
     read_dates: bool = True
     # Expand words of the editable synonyms list (OTAN ↔ NATO, PS ↔ Parti socialiste).
     synonyms: bool = True
+    # Only articles naming these people, places, organisations (canonical names, as in the facets; AND).
+    persons: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+    orgs: list[str] = field(default_factory=list)
     # Show one article per wire story (the best ranked), with the number of other copies.
     collapse: bool = True
     # Only the copies of this story (the id of its representative), to show them on demand.
@@ -357,6 +362,21 @@ class FacetCache:
                 for d in docs:
                     grouped.setdefault(d, []).append(key)
         self.doc_tags = {d: tuple(keys) for d, keys in grouped.items()}
+        # Entities: canonical names already, so the value is its own key and label.
+        self.entity_docs: dict[str, dict[str, frozenset[int]]] = {}
+        self.doc_entities: dict[str, dict[int, tuple[str, ...]]] = {}
+        for field_name in ENTITY_FIELDS:
+            docs_of, of_doc = {}, {}
+            if field_name in reader.schema:
+                for raw in reader.lexicon(field_name):
+                    name = raw.decode("utf-8")
+                    docs = frozenset(d for d in reader.postings(field_name, raw).all_ids() if d in self.articles)
+                    if docs:
+                        docs_of[name] = docs
+                        for d in docs:
+                            of_doc.setdefault(d, []).append(name)
+            self.entity_docs[field_name] = docs_of
+            self.doc_entities[field_name] = {d: tuple(names) for d, names in of_doc.items()}
         # Sections are keyed like tags ("Santé" and "sante" are one), labelled by their most frequent spelling.
         self.doc_section: dict[int, str] = {}
         sections: dict[str, set[int]] = {}
@@ -521,6 +541,9 @@ class Engine:
         tag_keys = [tag_key(t) for t in request.tags if tag_key(t)]
         for key in tag_keys:
             allowed &= cache.tag_docs.get(key, frozenset())
+        for field_name, names in (("person", request.persons), ("place", request.places), ("org", request.orgs)):
+            for name in names:
+                allowed &= cache.entity_docs.get(field_name, {}).get(name, frozenset())
         section_key = tag_key(request.section) if request.section else None
         if section_key:
             allowed &= cache.sections.get(section_key, frozenset())
@@ -580,6 +603,9 @@ class Engine:
                 "date_phrase": date_phrase,
                 "synonyms": [list(g) for g in groups],
                 "cluster": request.cluster,
+                "personnes": list(request.persons),
+                "lieux": list(request.places),
+                "organisations": list(request.orgs),
             },
         )
 
@@ -695,7 +721,17 @@ class Engine:
             {"value": key, "label": cache.section_labels.get(key, key), "count": count}
             for key, count in sorted(section_counts.items(), key=lambda kv: (-kv[1], kv[0]))
         ]
-        return {"tags": tags, "date": date_histogram(days), "section": sections}
+        facets = {"tags": tags, "date": date_histogram(days), "section": sections}
+        for field_name, key in ENTITY_FIELDS.items():
+            counts: Counter = Counter()
+            of_doc = cache.doc_entities.get(field_name, {})
+            for d in matched:
+                counts.update(of_doc.get(d, ()))
+            facets[key] = [
+                {"value": name, "label": name, "count": count}
+                for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:ENTITY_FACET_SIZE]
+            ]
+        return facets
 
     # -- single articles ------------------------------------------------------------------------
 
@@ -718,6 +754,7 @@ class Engine:
             "summary": fields.get("summary", ""),
             "body": fields.get("body", ""),
             "path": fields.get("path", ""),
+            "entities": fields.get("entities", {}),
         }
 
     def related(self, article_id: str, limit: int = 5) -> list[dict]:

@@ -59,6 +59,12 @@ HTTP_MESSAGES = {
     405: "Cette adresse ne se consulte qu’en lecture (GET ou HEAD).",
     413: "La requête dépasse la taille autorisée : raccourcissez la recherche.",
 }
+# URL argument → (facet key in SearchResults, heading), for named-entity facets.
+ENTITY_ARGS = {
+    "personne": ("personnes", "Personnes"),
+    "lieu": ("lieux", "Lieux"),
+    "organisation": ("organisations", "Organisations"),
+}
 SORTS = [("relevance", "Pertinence"), ("recent", "Pertinence et fraîcheur"), ("date", "Date")]
 
 _MARKED = re.compile(r"\*\*(.+?)\*\*")
@@ -143,6 +149,9 @@ def search_request_from_args(args, limit: int | None = None) -> SearchRequest:
         page=number("page", 1),
         limit=limit or number("limit", PAGE_SIZE),
         section=args.get("section") or None,
+        persons=args.getlist("personne"),
+        places=args.getlist("lieu"),
+        orgs=args.getlist("organisation"),
         # collapse=0 lists every wire copy; cluster=ID lists the copies of one story.
         collapse=args.get("collapse", "1").lower() not in ("0", "false", "non", "no"),
         cluster=args.get("cluster") or None,
@@ -155,8 +164,10 @@ def search_request_from_args(args, limit: int | None = None) -> SearchRequest:
 class SearchState:
     """The filters a search page shows, and the URLs of the same search with one of them changed."""
 
-    def __init__(self, q="", tags=(), section=None, since=None, until=None, sort="relevance"):
+    def __init__(self, q="", tags=(), section=None, since=None, until=None, sort="relevance", entities=None):
         self.q = q
+        # Selected people, places, organisations by URL argument name (personne, lieu, organisation).
+        self.entities = {arg: list(dict.fromkeys((entities or {}).get(arg, []))) for arg in ENTITY_ARGS}
         # Tags are compared by key, so "SANTÉ" in a URL and the facet "sante" are the same selection.
         self.tags = list(dict.fromkeys(k for k in (tag_key(t) for t in tags) if k))
         self.section = section
@@ -174,6 +185,7 @@ class SearchState:
             since=args.get("since") or None,
             until=args.get("until") or None,
             sort=args.get("sort") or "relevance",
+            entities={arg: args.getlist(arg) for arg in ENTITY_ARGS},
         )
 
     def url(self, page: int = 1, **changes) -> str:
@@ -185,11 +197,13 @@ class SearchState:
             "since": self.since,
             "until": self.until,
             "sort": self.sort,
+            **self.entities,
         }
         state.update(changes)
         pairs = [("q", state["q"])] if state["q"] else []
         pairs += [("tag", t) for t in state["tag"]]
         pairs += [(name, state[name]) for name in ("section", "since", "until") if state[name]]
+        pairs += [(arg, value) for arg in ENTITY_ARGS for value in state[arg]]
         if state["sort"] and state["sort"] != "relevance":
             pairs.append(("sort", state["sort"]))
         if page > 1:
@@ -209,6 +223,21 @@ def tag_facets(facets: list[dict], state: SearchState) -> tuple[list[dict], list
     first = [f for i, f in enumerate(items) if i < VISIBLE_TAGS or f["selected"]]
     rest = [f for i, f in enumerate(items) if i >= VISIBLE_TAGS and not f["selected"]][:MORE_TAGS]
     return first, rest
+
+
+def entity_facets(facets: dict, state: SearchState) -> list[dict]:
+    """Return the entity facets as [{title, items: [{value, label, count, selected, url}]}], multi-select."""
+    out = []
+    for arg, (key, title) in ENTITY_ARGS.items():
+        chosen = state.entities[arg]
+        items = []
+        for facet in facets.get(key, [])[:VISIBLE_TAGS]:
+            selected = facet["value"] in chosen
+            values = [v for v in chosen if v != facet["value"]] if selected else [*chosen, facet["value"]]
+            items.append({**facet, "selected": selected, "url": state.url(**{arg: values})})
+        if items:
+            out.append({"title": title, "key": key, "items": items})
+    return out
 
 
 def section_facets(facets: list[dict], state: SearchState) -> list[dict]:
@@ -313,6 +342,10 @@ def search_view(data: dict, state: SearchState) -> dict:
         {"kind": "Tag", "label": labels.get(key, key), "url": state.url(tag=[t for t in state.tags if t != key])}
         for key in state.tags
     ]
+    for arg, (_, title) in ENTITY_ARGS.items():
+        for value in state.entities[arg]:
+            others = [v for v in state.entities[arg] if v != value]
+            chips.append({"kind": title[:-1], "label": value, "url": state.url(**{arg: others})})
     if state.section:
         chips.append({"kind": "Rubrique", "label": state.section, "url": state.url(section=None)})
     if state.since or state.until:
@@ -343,9 +376,10 @@ def search_view(data: dict, state: SearchState) -> dict:
         "tags": tags_first,
         "more_tags": tags_more,
         "sections": section_facets(facets.get("section", []), state),
+        "entities": entity_facets(facets, state),
         "dates": date_facets(facets.get("date", []), state),
         "chips": chips,
-        "clear_url": state.url(tag=[], section=None, since=None, until=None),
+        "clear_url": state.url(tag=[], section=None, since=None, until=None, **{arg: [] for arg in ENTITY_ARGS}),
         "suggestion": (
             {"text": data["suggestion"], "url": state.url(q=data["suggestion"])} if data.get("suggestion") else None
         ),
