@@ -5,6 +5,7 @@ Usage:
                                           cProfile (or py-spy sampling) over run.py's query set
   python bench/profile_hotspots.py oneshot INDEX                           imports and cProfile of one `query`
   python bench/profile_hotspots.py index CORPUS [--rate 100]               py-spy sampling of a full index build
+  python bench/profile_hotspots.py phases INDEX [--rounds 5]              time per phase of Engine.search
   python bench/profile_hotspots.py memory CORPUS [--limitmb MB]…          peak RSS after each step of indexing
 
 Each prints the top functions as file:function with self (tottime) and inclusive (cumtime) time, per search
@@ -78,6 +79,61 @@ def profile_search(index_dir: Path, rounds: int, labels: list[str], top: int) ->
     engine._open()
     profile.disable()
     print_stats(profile, 1, 15, "Engine._open (open + FacetCache)")
+
+
+PHASES = {
+    "refresh": ("Engine", "refresh"),
+    "parse": ("module", "parse_query"),
+    "match+count": ("Engine", "_run"),
+    "snippets": ("Engine", "_hit"),
+    "facets": ("Engine", "_facets"),
+    "suggest": ("Engine", "suggest"),
+}
+
+
+def profile_phases(index_dir: Path, rounds: int) -> None:
+    """Wall time of each phase of Engine.search per query (median over rounds), by wrapping its methods."""
+    import statistics
+
+    from newsearch import search as ns
+    from run import QUERIES, request_of
+
+    spent: dict[str, float] = {}
+
+    def wrap(owner, name, phase):
+        inner = getattr(owner, name)
+
+        def timed(*a, **kw):
+            started = time.perf_counter()
+            try:
+                return inner(*a, **kw)
+            finally:
+                spent[phase] = spent.get(phase, 0.0) + time.perf_counter() - started
+
+        setattr(owner, name, staticmethod(timed) if isinstance(ns.Engine.__dict__.get(name), staticmethod) else timed)
+
+    for phase, (where, name) in PHASES.items():
+        wrap(ns.Engine if where == "Engine" else ns, name, phase)
+    engine = ns.Engine(index_dir)
+    samples: dict[str, dict[str, list[float]]] = {label: {} for label, _ in QUERIES}
+    for r in range(rounds + 1):
+        for label, args in QUERIES:
+            spent.clear()
+            started = time.perf_counter()
+            engine.search(request_of(args))
+            total = time.perf_counter() - started
+            if r == 0:
+                continue  # warm-up
+            spent["other"] = total - sum(spent.values())
+            spent["total"] = total
+            for phase, value in spent.items():
+                samples[label].setdefault(phase, []).append(value)
+    cols = [*PHASES, "other", "total"]
+    print(f"median ms per phase of Engine.search over {rounds} rounds ({index_dir})\n")
+    print(f"{'query':<26}" + "".join(f"{c:>12}" for c in cols))
+    for label, phases in samples.items():
+        row = [statistics.median(phases[c]) * 1000 if c in phases else 0.0 for c in cols]
+        print(f"{label:<26}" + "".join(f"{v:>12.1f}" for v in row))
 
 
 def profile_oneshot(index_dir: Path, top: int) -> None:
@@ -226,6 +282,9 @@ def main() -> None:
     p.add_argument("index", type=Path)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--label", action="append", default=[])
+    p = sub.add_parser("phases")
+    p.add_argument("index", type=Path)
+    p.add_argument("--rounds", type=int, default=5)
     p = sub.add_parser("memory")
     p.add_argument("corpus", type=Path)
     p.add_argument("--limitmb", type=int, action="append", default=[], help="also index with this limitmb")
@@ -240,6 +299,8 @@ def main() -> None:
         profile_search_sampled(args.index, args.rounds, args.label, args.rate, args.top)
     elif args.what == "search":
         profile_search(args.index, args.rounds, args.label, args.top)
+    elif args.what == "phases":
+        profile_phases(args.index, args.rounds)
     elif args.what == "memory":
         profile_memory(args.corpus, args.limitmb)
     elif args.what == "loop":
