@@ -644,6 +644,11 @@ def header_lines(res: dict, markdown: bool) -> str:
         f"{res['rounds']} timed rounds of {len(QUERIES)} queries after one warm-up, page 1 of 10 hits, "
         "facets (tags, dates, sections) and snippets included",
     ]
+    steps = [k[: -len("_load")] for k in res if k.endswith("_load") and k != "load_end"]
+    if steps:
+        lines.append(
+            "1-minute load at the end of each step: " + ", ".join(f"{k} {res[k + '_load'].split()[0]}" for k in steps)
+        )
     sc = res.get("scale_index")
     if sc:
         how = "reused from" if sc.get("reused") else "built in"
@@ -690,6 +695,13 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--rounds", type=int, default=15, help="timed rounds of the query set (default 15)")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="measure nothing: print the tables of saved results (later files fill in missing parts)",
+    )
     parser.add_argument("--src", metavar="REV", help="measure a clean snapshot of this commit (e.g. HEAD)")
     parser.add_argument("--json", type=Path, default=DATA / "last-run.json", help="where to save the raw results")
     args = parser.parse_args()
@@ -697,6 +709,14 @@ def main() -> None:
         parser.error("--skip-scale and --only-scale exclude each other")
     scale = not (args.quick or args.skip_scale)
     baseline = not (args.quick or args.skip_baseline or args.only_scale)
+    if args.report:
+        res = {}
+        for path in args.report:
+            saved = json.loads(path.read_text())
+            res = {**saved, **res} if res else saved
+        print(header_lines(res, args.markdown))
+        print(render(build_tables(res), args.markdown))
+        return
     if not NEWSEARCH.exists():
         sys.exit(f"{NEWSEARCH} not found: run `make install` first")
     DATA.mkdir(parents=True, exist_ok=True)
