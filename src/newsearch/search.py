@@ -8,6 +8,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain
 
 from whoosh import qparser, scoring
 from whoosh import query as wq
@@ -31,6 +32,7 @@ SORTS = ("relevance", "date", "recent")
 RECENT_HALF_LIFE_DAYS = 90
 MAX_QUERY_CHARS = 2000
 ENTITY_FACET_SIZE = 20
+TAG_FACET_SIZE = 100
 MAX_WORD_CHARS = 80
 MAX_DEPTH = 8
 MAX_LIMIT = 100
@@ -38,11 +40,11 @@ MAX_RESULTS_WINDOW = 10_000
 # Up to this many words every word must match; beyond, it is a pasted passage: any word may match.
 LONG_QUERY_WORDS = 6
 SNIPPET_WORDS = 32
-SNIPPET_SCAN_CHARS = 20_000
+SNIPPET_SCAN_CHARS = 6_000
 MARK = "**"
 # Exact-form and phrase bonuses, applied to the top hits of keyword queries (see Engine._rescore).
-RESCORE_WINDOW = 30
-RESCORE_CHARS = 4000
+RESCORE_WINDOW = 20
+RESCORE_CHARS = 1500
 EXACT_BONUS = 3.0
 PHRASE_BONUS = 1.0
 _WORD_RE = re.compile(r"\w+")
@@ -441,15 +443,19 @@ class _FilterWithDeadline(FilterCollector):
     def prepare(self, top_searcher, q, context):
         super().prepare(top_searcher, q, context)
         self.deadline = time.monotonic() + self.seconds if self.seconds else None
+        # Every allowed match, for the total and the facets: no second pass over the query.
+        self.matched: set[int] = set()
 
     def collect_matches(self):
-        child, allow, deadline = self.child, self._allow, self.deadline
+        child, allow, deadline, matched = self.child, self._allow, self.deadline, self.matched
+        offset = self.offset
         for n, sub_docnum in enumerate(child.matches()):
             if deadline is not None and n % 256 == 0 and time.monotonic() > deadline:
                 raise TimeLimit()
-            if self.offset + sub_docnum not in allow:
+            if offset + sub_docnum not in allow:
                 self.filtered_count += 1
                 continue
+            matched.add(offset + sub_docnum)
             child.collect(sub_docnum)
 
 
@@ -665,7 +671,10 @@ class Engine:
         sortedby = FieldFacet("ts", reverse=True) if request.sort == "date" else None
         if not allowed:
             return [], {}, 0, set()
-        collector = _FilterWithDeadline(searcher.collector(limit=wanted, sortedby=sortedby), allowed, self.time_limit)
+        # optimize=False: Whoosh's block skipping would leave matches unseen, and counting them
+        # afterwards (Results.docs) runs the whole query a second time.
+        child = searcher.collector(limit=wanted, sortedby=sortedby, optimize=False)
+        collector = _FilterWithDeadline(child, allowed, self.time_limit)
         try:
             searcher.search_with_collector(q, collector)
         except TimeLimit:
@@ -673,10 +682,7 @@ class Engine:
         results = collector.results()
         docs = [hit.docnum for hit in results]
         scores = {hit.docnum: hit.score for hit in results} if request.sort != "date" else {}
-        matched = results.docs() if len(docs) >= wanted else set(docs)
-        if not isinstance(matched, set):
-            matched = set(matched)
-        matched &= allowed
+        matched = collector.matched
         return docs, scores, len(matched), matched
 
     @staticmethod
@@ -702,20 +708,13 @@ class Engine:
 
     @staticmethod
     def _facets(cache: FacetCache, matched: set[int]) -> dict:
-        tag_counts: Counter = Counter()
-        section_counts: Counter = Counter()
-        days = []
-        for d in matched:
-            tag_counts.update(cache.doc_tags.get(d, ()))
-            section = cache.doc_section.get(d)
-            if section:
-                section_counts[section] += 1
-            day = cache.doc_day.get(d)
-            if day:
-                days.append(day)
+        # map/filter/Counter keep the per-document loop in C: broad queries match thousands of articles.
+        tag_counts = _count_values(cache.doc_tags, matched)
+        section_counts = Counter(filter(None, map(cache.doc_section.get, matched)))
+        days = Counter(filter(None, map(cache.doc_day.get, matched)))
         tags = [
             {"value": key, "label": cache.labels.get(key, key), "count": count}
-            for key, count in sorted(tag_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            for key, count in sorted(tag_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TAG_FACET_SIZE]
         ]
         sections = [
             {"value": key, "label": cache.section_labels.get(key, key), "count": count}
@@ -723,10 +722,7 @@ class Engine:
         ]
         facets = {"tags": tags, "date": date_histogram(days), "section": sections}
         for field_name, key in ENTITY_FIELDS.items():
-            counts: Counter = Counter()
-            of_doc = cache.doc_entities.get(field_name, {})
-            for d in matched:
-                counts.update(of_doc.get(d, ()))
+            counts = _count_values(cache.doc_entities.get(field_name, {}), matched)
             facets[key] = [
                 {"value": name, "label": name, "count": count}
                 for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:ENTITY_FACET_SIZE]
@@ -841,16 +837,22 @@ def _surface(searcher, term: str, typed: str) -> str:
     return word.capitalize() if typed[:1].isupper() else word
 
 
-def date_histogram(days: list[int]) -> list[dict]:
-    """Count days by month, or by year when they span more than three years."""
+def _count_values(of_doc: dict, matched) -> Counter:
+    """Count the values (tuples per document) of the matched documents."""
+    return Counter(chain.from_iterable(filter(None, map(of_doc.get, matched))))
+
+
+def date_histogram(days) -> list[dict]:
+    """Count days (a list of ordinals, or a Counter of them) by month, or by year past three years."""
     if not days:
         return []
-    first, last = ordinal_to_date(min(days)), ordinal_to_date(max(days))
+    per_day = days if isinstance(days, Counter) else Counter(days)
+    first, last = ordinal_to_date(min(per_day)), ordinal_to_date(max(per_day))
     by_year = (last.year - first.year) * 12 + (last.month - first.month) >= 36
     counts: Counter = Counter()
-    for day in days:
+    for day, n in per_day.items():
         moment = ordinal_to_date(day)
-        counts[f"{moment.year:04d}" if by_year else f"{moment.year:04d}-{moment.month:02d}"] += 1
+        counts[f"{moment.year:04d}" if by_year else f"{moment.year:04d}-{moment.month:02d}"] += n
     return [{"value": key, "label": bucket_label(key), "count": counts[key]} for key in sorted(counts)]
 
 
