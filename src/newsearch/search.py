@@ -15,7 +15,7 @@ from whoosh import query as wq
 from whoosh.collectors import FilterCollector, TimeLimit
 from whoosh.sorting import FieldFacet
 
-from .analysis import fold, iter_words, normalize_word, strip_elision
+from .analysis import analyze, fold, iter_words, normalize_word, strip_elision
 from .clusters import load_clusters
 from .dates import bucket_label, ordinal_to_date, parse_bound
 from .errors import NewsearchError, NotFoundError, QueryError
@@ -31,6 +31,8 @@ SORTS = ("relevance", "date", "recent")
 # article in the index (not today: an archive from 2020 is not all stale), so freshness can at most halve it.
 RECENT_HALF_LIFE_DAYS = 90
 MAX_QUERY_CHARS = 2000
+# In a pasted passage, words found in more than this share of articles are left out (None keeps them).
+PASSAGE_MAX_DF: float | None = None
 ENTITY_FACET_SIZE = 20
 TAG_FACET_SIZE = 100
 MAX_WORD_CHARS = 80
@@ -177,6 +179,14 @@ def typed_words(text: str) -> list[str]:
             if normalize_word(strip_elision(word)):
                 words.append(word)
     return words
+
+
+def _drop_common_words(searcher, text: str) -> str:
+    """Leave out of a passage the words most articles contain: they barely rank and cost the most."""
+    limit = PASSAGE_MAX_DF * max(1, searcher.doc_count())
+    reader = searcher.reader()
+    kept = [w for w in text.split() if all(reader.doc_frequency("body", t) <= limit for t in analyze(w))]
+    return " ".join(kept) if len(kept) > LONG_QUERY_WORDS else text
 
 
 def strip_syntax(text: str) -> str:
@@ -542,6 +552,8 @@ class Engine:
             groups = self.synonyms.groups_for(text)
             if groups:
                 text = self.synonyms.expand(text)
+        if PASSAGE_MAX_DF and is_long_query(normalize_query(text)):
+            text = _drop_common_words(searcher, text)
         q = parse_query(text, searcher.schema)
         allowed = set(cache.articles)
         tag_keys = [tag_key(t) for t in request.tags if tag_key(t)]
