@@ -230,10 +230,16 @@ class Indexer:
         Entity extraction and MinHash cost about as much as Whoosh's own indexing: on two cores a
         worker builds documents while this process writes them.
         """
-        if len(articles) < POOL_MIN_ARTICLES or self.workers < 1:
+        # fork, not spawn or forkserver: those re-run the caller's main module in the worker, which
+        # breaks any script that indexes without an `if __name__ == "__main__"` guard.
+        if (
+            len(articles) < POOL_MIN_ARTICLES
+            or self.workers < 1
+            or "fork" not in multiprocessing.get_all_start_methods()
+        ):
             yield from map(article_document, articles)
             return
-        context = multiprocessing.get_context("forkserver")
+        context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
             yield from pool.map(article_document, articles, chunksize=64)
 
