@@ -313,10 +313,20 @@ def _negated_terms(q) -> set[str]:
 def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> str:
     """Return about `words` words of text around the densest group of query terms, marked **like this**."""
     text = text[:SNIPPET_SCAN_CHARS].replace(MARK, "* *")
-    spans = list(iter_words(text))
+    spans, hits, seen, truncated = [], [], set(), False
+    for i, span in enumerate(iter_words(text)):
+        spans.append(span)
+        found = terms.intersection(span[2])
+        if found:
+            hits.append(i)
+            seen |= found
+        # Once every query term has been met, a window past the first hit is all that can be shown:
+        # analysing the rest of a long article would only cost time (snippets dominate small searches).
+        if hits and seen >= terms and i >= hits[0] + 2 * words:
+            truncated = True
+            break
     if not spans:
         return ""
-    hits = [i for i, (_, _, forms) in enumerate(spans) if terms.intersection(forms)]
     if hits:
         # The window that holds the most distinct query terms, then the most matches.
         best, best_key = hits[0], (-1, -1)
@@ -340,7 +350,7 @@ def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> str:
         pos = end
     snippet = " ".join("".join(pieces).split())
     prefix = "… " if first > 0 else ""
-    suffix = " …" if last < len(spans) else ""
+    suffix = " …" if last < len(spans) or truncated else ""
     return prefix + snippet + suffix
 
 
