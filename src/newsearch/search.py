@@ -718,12 +718,7 @@ class Engine:
         fields = searcher.stored_fields(docnum)
         text = fields.get("body") or fields.get("summary") or ""
         return {
-            "id": fields["id"],
-            "title": fields.get("title", ""),
-            "url": fields.get("url", ""),
-            "date": fields.get("date", ""),
-            "tags": fields.get("taglist", []),
-            "section": fields.get("section", ""),
+            **_listing(fields),
             "score": round(score, 4) if score is not None else None,
             "snippet": make_snippet(text, terms),
         }
@@ -734,21 +729,14 @@ class Engine:
         tag_counts = _count_values(cache.doc_tags, matched)
         section_counts = Counter(filter(None, map(cache.doc_section.get, matched)))
         days = Counter(filter(None, map(cache.doc_day.get, matched)))
-        tags = [
-            {"value": key, "label": cache.labels.get(key, key), "count": count}
-            for key, count in sorted(tag_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TAG_FACET_SIZE]
-        ]
-        sections = [
-            {"value": key, "label": cache.section_labels.get(key, key), "count": count}
-            for key, count in sorted(section_counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        ]
-        facets = {"tags": tags, "date": date_histogram(days), "section": sections}
+        facets = {
+            "tags": _ranked(tag_counts, cache.labels, TAG_FACET_SIZE),
+            "date": date_histogram(days),
+            "section": _ranked(section_counts, cache.section_labels),
+        }
         for field_name, key in ENTITY_FIELDS.items():
             counts = _count_values(cache.doc_entities.get(field_name, {}), matched)
-            facets[key] = [
-                {"value": name, "label": name, "count": count}
-                for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:ENTITY_FACET_SIZE]
-            ]
+            facets[key] = _ranked(counts, {}, ENTITY_FACET_SIZE)
         return facets
 
     # -- single articles ------------------------------------------------------------------------
@@ -762,12 +750,7 @@ class Engine:
         if not fields or fields.get("kind") != ARTICLE:
             raise NotFoundError(f"no article with id {article_id!r}")
         return {
-            "id": fields["id"],
-            "title": fields.get("title", ""),
-            "url": fields.get("url", ""),
-            "date": fields.get("date", ""),
-            "tags": fields.get("taglist", []),
-            "section": fields.get("section", ""),
+            **_listing(fields),
             "author": fields.get("author", ""),
             "summary": fields.get("summary", ""),
             "body": fields.get("body", ""),
@@ -857,6 +840,24 @@ def _surface(searcher, term: str, typed: str) -> str:
                 word = text[start:end].lower()
                 break
     return word.capitalize() if typed[:1].isupper() else word
+
+
+def _listing(fields: dict) -> dict:
+    """Return the stored fields every listing of an article shows."""
+    return {
+        "id": fields["id"],
+        "title": fields.get("title", ""),
+        "url": fields.get("url", ""),
+        "date": fields.get("date", ""),
+        "tags": fields.get("taglist", []),
+        "section": fields.get("section", ""),
+    }
+
+
+def _ranked(counts: Counter, labels: dict, size: int | None = None) -> list[dict]:
+    """Return facet values {value, label, count}, most frequent first (ties alphabetical)."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:size]
+    return [{"value": value, "label": labels.get(value, value), "count": count} for value, count in ranked]
 
 
 def _count_values(of_doc: dict, matched) -> Counter:
