@@ -876,3 +876,14 @@ def test_entity_facets_are_links_that_keep_other_filters(app):
     assert filtered["total"] > 0 and filtered["filters"]["personnes"] == ["Emmanuel Macron"]
     chip = html(client.get(link.get("href"))).xpath("//a[@class='chip'][contains(., 'Emmanuel Macron')]")
     assert chip and "personne=" not in chip[0].get("href")
+
+
+def test_article_page_links_its_people_places_and_organisations(app):
+    client = app.test_client()
+    doc = html(client.get("/article/glb-2021-1113"))
+    kinds = [text(s) for s in doc.xpath("//p[@class='entities']/span")]
+    assert "Personnes :" in kinds
+    link = doc.xpath("//p[@class='entities']/a[.='Emmanuel Macron']")[0]
+    found = client.get(link.get("href").replace("/?", "/api/search?") + "&collapse=0").get_json()
+    assert "glb-2021-1113" in [h["id"] for h in found["hits"]] or found["total"] > 10
+    assert found["filters"]["personnes"] == ["Emmanuel Macron"]

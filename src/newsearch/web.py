@@ -420,6 +420,15 @@ def article_view(article: dict, related: list[dict]) -> dict:
         "summary": article.get("summary", ""),
         "paragraphs": paragraphs(article.get("body", "")),
         "tags": tags,
+        # People, places, organisations named in the article, each a link to the articles naming them too.
+        "entities": [
+            {
+                "title": title,
+                "items": [{"label": name, "url": empty.url(**{arg: [name]})} for name in names],
+            }
+            for arg, (key, title) in ENTITY_ARGS.items()
+            if (names := (article.get("entities") or {}).get(key))
+        ],
         "related": [hit_view({**hit, "snippet": ""}, {}, None) for hit in related if hit["id"] != article["id"]],
     }
 
