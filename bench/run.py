@@ -661,6 +661,8 @@ def header_lines(res: dict, markdown: bool) -> str:
         f"{res['rounds']} timed rounds of {len(QUERIES)} queries after one warm-up, page 1 of 10 hits, "
         "facets (tags, dates, sections) and snippets included",
     ]
+    if len(res.get("runs", [])) > 1:
+        lines += ["merged runs: " + "; ".join(res["runs"])]
     steps = [k[: -len("_load")] for k in res if k.endswith("_load") and k != "load_end"]
     if steps:
         lines.append(
@@ -727,10 +729,16 @@ def main() -> None:
     scale = not (args.quick or args.skip_scale)
     baseline = not (args.quick or args.skip_baseline or args.only_scale)
     if args.report:
-        res = {}
+        res, runs = {}, []
         for path in args.report:
             saved = json.loads(path.read_text())
+            m = saved["machine"]
+            parts = [k for k in ("index", "api", "baseline_api", "scale_index", "scale_api") if k in saved]
+            runs.append(
+                f"{path.name}: {m['date']}, commit {m['commit']}, load at start {m['load_start']} ({', '.join(parts)})"
+            )
             res = {**saved, **res} if res else saved
+        res["runs"] = runs
         print(header_lines(res, args.markdown))
         print(render(build_tables(res), args.markdown))
         return
