@@ -339,3 +339,25 @@ def test_entity_facets_merge_aliases_and_filter(engine):
     both = ids(engine, "", places=["Paris"], orgs=["SNCF"])
     assert both and set(both) <= set(ids(engine, "", places=["Paris"])) & set(ids(engine, "", orgs=["SNCF"]))
     assert engine.article(macron[0])["entities"]["personnes"]
+
+
+def test_passages_prefer_articles_sharing_their_word_pairs(tmp_path):
+    import json as _json
+
+    from newsearch.indexer import Indexer
+    from newsearch.search import Engine
+    from newsearch.store import IndexStore
+
+    passage = "la hausse des prix de l'énergie pèse sur les budgets des collectivités locales cet hiver"
+    records = [
+        # The same words, scattered: as many matches, no pair in common.
+        {"id": "scattered", "title": "Hiver", "body": "Les budgets locaux : une hausse. L'énergie ? Des prix. "
+         "Cet hiver pèse. Les collectivités, elles, attendent des énergies locales et des budgets en hausse."},
+        {"id": "together", "title": "Budgets", "body": "Selon les élus, la hausse des prix de l'énergie pèse "
+         "sur les budgets des collectivités locales."},
+    ]  # fmt: skip
+    (tmp_path / "a.jsonl").write_text("\n".join(_json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    Indexer(IndexStore(tmp_path / "index")).run([tmp_path / "a.jsonl"])
+    engine = Engine(tmp_path / "index")
+    assert is_long_query(passage)
+    assert ids(engine, passage)[0] == "together"
