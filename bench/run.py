@@ -1,17 +1,20 @@
 """Speed and scale benchmark (issue 6): indexing, search latency, CLI start-up, 10x scale, a plain-Whoosh baseline.
 
-Usage: python bench/run.py [--quick] [--skip-scale | --only-scale] [--index-dir DIR] [--markdown]
-                           [--rounds N] [--json PATH]
+Usage: python bench/run.py [--quick] [--skip-scale | --only-scale] [--index-dir DIR] [--markdown] [--rounds N]
+                           [--src REV] [--json PATH] [--skip-baseline] [--rebuild-scale] [--no-memory-check]
+       python bench/run.py --report RUN.json [RUN.json…] [--markdown]      (print saved results again)
 
 `make bench` runs it with the defaults: everything, the 10x scale included. The 10x index
-(bench/data/scale10-index, built from bench/data/scale10.jsonl.gz made by bench/make_scale.py) takes
-20-40 minutes to build; it is kept with its measurements in bench/data/scale10-index.json and reused
-while the index version and the corpus file are unchanged. Everything else is measured afresh each run:
-the full corpus is indexed in a child process (wall time, peak RSS from wait4), then searched through the
-Python API (one Engine), /api/search over loopback (`newsearch serve` in a child process), and the CLI
-(one-shot and --batch); then searched while a `newsearch index` job commits into the same index; then the
-same corpus is indexed and searched with plain Whoosh defaults (bench/baseline.py), for ratios.
-Results go to stdout and, as JSON, to bench/data/last-run.json (--json to change).
+(bench/data/scale10-index, built from bench/data/scale10.jsonl.gz made by bench/make_scale.py) took 53 minutes
+and 19.6 GB of RAM to build (the indexer holds a whole file in memory); it is kept with its measurements in
+bench/data/scale10-index.json and reused while the index version and the corpus file are unchanged, and it is
+not built when it would not fit in the available RAM (less 2 GB for other jobs). Everything else is measured
+afresh each run: the full corpus is indexed in a child process (wall and CPU time, peak RSS from wait4), then
+searched through the Python API (one Engine), /api/search over loopback (`newsearch serve` in a child process),
+and the CLI (one-shot and --batch); then searched while a `newsearch index` job commits into the same index;
+then the same corpus is indexed and searched with plain Whoosh defaults (bench/baseline.py), for ratios.
+--src REV measures a clean snapshot of a commit's src/ and web/ instead of the checkout. Results go to stdout
+and, as JSON, to bench/data/last-run.json (--json to change). See bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -243,7 +246,28 @@ def corpus_identity(path: Path) -> dict:
     return {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def ensure_scale_index(rebuild: bool = False) -> dict:
+class ScaleSkipped(Exception):
+    """The 10x index cannot be built on this machine now."""
+
+
+def mem_available() -> int:
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def scale_memory_estimate() -> int:
+    """RAM the 10x build will need: the last build's peak RSS, else the first build's ratio (19.6 GB for a 346 MB
+    .jsonl.gz: the indexer holds the whole file and all its articles at once). Keeps a shared machine out of OOM."""
+    try:
+        return int(json.loads(SCALE_META.read_text())["peak_rss_mb"] * 1.1 * 2**20)
+    except (OSError, ValueError, KeyError):
+        return int(SCALE_CORPUS.stat().st_size * 57)
+
+
+def ensure_scale_index(rebuild: bool = False, memory_check: bool = True) -> dict:
     """Return the 10x indexing measurements, building the corpus and the index when missing or stale."""
     from newsearch.schema import INDEX_VERSION
     from newsearch.store import IndexStore
@@ -262,6 +286,14 @@ def ensure_scale_index(rebuild: bool = False) -> dict:
             log(f"reusing the 10x index built {meta['built']} (index version {INDEX_VERSION})")
             meta["reused"] = True
             return meta
+    need = scale_memory_estimate()
+    available = mem_available() - 2 * 2**30  # leave 2 GB to the other jobs on the machine
+    if memory_check and need > available:
+        raise ScaleSkipped(
+            f"building the 10x index needs about {need / 2**30:.1f} GB of RAM (peak RSS of the last build, or 57x the "
+            f"corpus file for the whole-file indexer), only {available / 2**30:.1f} GB is available beyond 2 GB left to "
+            "others: skipped (--no-memory-check to build anyway)"
+        )
     started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     load_before = load()
     result = index_newsearch(SCALE_CORPUS, SCALE_INDEX)
@@ -668,6 +700,8 @@ def header_lines(res: dict, markdown: bool) -> str:
         lines.append(
             "1-minute load at the end of each step: " + ", ".join(f"{k} {res[k + '_load'].split()[0]}" for k in steps)
         )
+    if res.get("scale_skipped"):
+        lines.append("10×: " + res["scale_skipped"])
     sc = res.get("scale_index")
     if sc:
         how = "reused from" if sc.get("reused") else "built in"
@@ -709,6 +743,11 @@ def main() -> None:
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--only-scale", action="store_true", help="only the 10x measurements")
     parser.add_argument("--rebuild-scale", action="store_true", help="rebuild the 10x index even if it is current")
+    parser.add_argument(
+        "--no-memory-check",
+        action="store_true",
+        help="build the 10x index even when it may not fit in the available RAM",
+    )
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--index-dir", type=Path, help="reuse this full-corpus index (skip indexing)")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
@@ -775,9 +814,14 @@ def main() -> None:
             step("baseline_index", index_baseline, args.corpus, BASELINE_INDEX)
             step("baseline_api", measure_baseline_search, BASELINE_INDEX, args.rounds)
     if scale or args.only_scale:
-        step("scale_index", ensure_scale_index, rebuild=args.rebuild_scale)
-        step("scale_api", measure_engine, SCALE_INDEX, max(5, args.rounds // 2))
-        step("scale_cli", measure_cli, SCALE_INDEX, runs=3)
+        try:
+            step("scale_index", ensure_scale_index, rebuild=args.rebuild_scale, memory_check=not args.no_memory_check)
+        except ScaleSkipped as exc:
+            log(str(exc))
+            res["scale_skipped"] = str(exc)
+        else:
+            step("scale_api", measure_engine, SCALE_INDEX, max(5, args.rounds // 2))
+            step("scale_cli", measure_cli, SCALE_INDEX, runs=3)
     res["load_end"] = load()
     args.json.write_text(json.dumps(res, indent=1, ensure_ascii=False, default=str))
     print(header_lines(res, args.markdown))
