@@ -361,3 +361,16 @@ def test_passages_prefer_articles_sharing_their_word_pairs(tmp_path):
     engine = Engine(tmp_path / "index")
     assert is_long_query(passage)
     assert ids(engine, passage)[0] == "together"
+
+
+@pytest.mark.parametrize("q", ["Paris OR France OR Macron OR grève OR climat OR santé", "euros", "France"])
+@pytest.mark.parametrize("sort", ["relevance", "date", "recent"])
+def test_total_counts_every_match_even_past_the_first_page(engine, q, sort):
+    from newsearch.search import parse_query
+
+    searcher, cache = engine.refresh()
+    expected = set(searcher.docs_for_query(parse_query(q, searcher.schema))) & cache.articles
+    assert len(expected) > 10  # enough for Whoosh's top-1 heap to fill and start pruning
+    results = engine.search(SearchRequest(q=q, limit=1, sort=sort, collapse=False, synonyms=False))
+    assert results.total == len(expected)
+    assert sum(b["count"] for b in results.facets["date"]) == sum(1 for d in expected if d in cache.doc_day)
