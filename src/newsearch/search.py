@@ -465,7 +465,9 @@ class _FilterWithDeadline(FilterCollector):
         self.seconds = seconds
 
     def prepare(self, top_searcher, q, context):
-        super().prepare(top_searcher, q, context)
+        # FilterCollector.prepare would convert the allowed set (and refuse a frozenset): it is used as is.
+        self.child.prepare(top_searcher, q, context)
+        self._allow, self._restrict, self.filtered_count = self.allow, None, 0
         self.deadline = time.monotonic() + self.seconds if self.seconds else None
         # Every allowed match, for the total and the facets: no second pass over the query.
         self.matched: set[int] = set()
@@ -569,7 +571,7 @@ class Engine:
         if PASSAGE_MAX_DF and is_long_query(normalize_query(text)):
             text = _drop_common_words(searcher, text)
         q = parse_query(text, searcher.schema)
-        allowed = set(cache.articles)
+        allowed = cache.articles  # a frozenset: each filter below makes a new, smaller one
         tag_keys = [tag_key(t) for t in request.tags if tag_key(t)]
         for key in tag_keys:
             allowed &= cache.tag_docs.get(key, frozenset())
