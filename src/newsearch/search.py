@@ -506,12 +506,9 @@ class Engine:
         gen = self.store.current_name()
         ix = self.store.open()
         searcher = ix.searcher(weighting=scoring.BM25F(B=0.75, K1=1.2))
-        old = self._searcher
+        # The old searcher is not closed: a request still using it would break; it goes with its last user.
         self._ix, self._searcher, self._generation = ix, searcher, gen
         self._cache = FacetCache(searcher, load_clusters(self.store.current_dir()))
-        if old is not None:
-            # A request still using the old searcher keeps it alive; closing it here would break that request.
-            pass
 
     def refresh(self):
         """Pick up new commits and a switched generation; returns the searcher and cache to use."""
@@ -910,15 +907,3 @@ def date_histogram(days) -> list[dict]:
         moment = ordinal_to_date(day)
         counts[f"{moment.year:04d}" if by_year else f"{moment.year:04d}-{moment.month:02d}"] += n
     return [{"value": key, "label": bucket_label(key), "count": counts[key]} for key in sorted(counts)]
-
-
-def search(index_dir, request: SearchRequest) -> SearchResults:
-    """Open an index, run one search, close it."""
-    engine = Engine(index_dir)
-    try:
-        return engine.search(request)
-    finally:
-        engine.close()
-
-
-__all__ = ["Engine", "SearchRequest", "SearchResults", "search", "make_snippet", "parse_query", "fold"]
