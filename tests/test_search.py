@@ -341,26 +341,58 @@ def test_entity_facets_merge_aliases_and_filter(engine):
     assert engine.article(macron[0])["entities"]["personnes"]
 
 
-def test_passages_prefer_articles_sharing_their_word_pairs(tmp_path):
+def _passage_engine(tmp_path, records):
     import json as _json
 
     from newsearch.indexer import Indexer
     from newsearch.search import Engine
     from newsearch.store import IndexStore
 
-    passage = "la hausse des prix de l'énergie pèse sur les budgets des collectivités locales cet hiver"
-    records = [
-        # The same words, scattered: as many matches, no pair in common.
-        {"id": "scattered", "title": "Hiver", "body": "Les budgets locaux : une hausse. L'énergie ? Des prix. "
-         "Cet hiver pèse. Les collectivités, elles, attendent des énergies locales et des budgets en hausse."},
-        {"id": "together", "title": "Budgets", "body": "Selon les élus, la hausse des prix de l'énergie pèse "
-         "sur les budgets des collectivités locales."},
-    ]  # fmt: skip
-    (tmp_path / "a.jsonl").write_text("\n".join(_json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    lines = "\n".join(_json.dumps(r, ensure_ascii=False) for r in records)
+    (tmp_path / "a.jsonl").write_text(lines, encoding="utf-8")
     Indexer(IndexStore(tmp_path / "index")).run([tmp_path / "a.jsonl"])
-    engine = Engine(tmp_path / "index")
-    assert is_long_query(passage)
-    assert ids(engine, passage)[0] == "together"
+    return Engine(tmp_path / "index")
+
+
+PASSAGE = "la hausse des prix de l'énergie pèse sur les budgets des collectivités locales cet hiver"
+FILLER = " ".join(f"mot{i}" for i in range(80)) + "."
+
+
+def test_passages_prefer_the_article_whose_title_they_contain(tmp_path):
+    body = "Les élus s'inquiètent : la hausse des prix de l'énergie pèse sur les budgets locaux."
+    # The same body: only the titles differ.
+    engine = _passage_engine(tmp_path, [
+        {"id": "other-title", "title": "Collectivités : le point hebdomadaire", "body": body},
+        {"id": "title-in-passage", "title": "Hausse des prix de l'énergie", "body": body},
+    ])  # fmt: skip
+    assert is_long_query(PASSAGE)
+    assert ids(engine, PASSAGE)[0] == "title-in-passage"
+
+
+def test_passages_prefer_the_article_that_leads_with_their_words(tmp_path):
+    words = "La hausse des prix de l'énergie pèse sur les budgets des collectivités locales."
+    # Same words, same length; the article indexed first has them at the end, past its lead.
+    engine = _passage_engine(tmp_path, [
+        {"id": "words-at-the-end", "title": "Chronique", "body": f"{FILLER} {words}"},
+        {"id": "words-in-the-lead", "title": "Chronique", "body": f"{words} {FILLER}"},
+    ])  # fmt: skip
+    assert ids(engine, PASSAGE)[0] == "words-in-the-lead"
+
+
+def test_passage_scores_weigh_title_words_and_saturate_repeats(tmp_path):
+    from newsearch import rerank
+
+    engine = _passage_engine(tmp_path, [{"id": "a", "title": "Énergie", "body": "Prix."}])
+    searcher, _ = engine.refresh()
+    scorer = rerank.PassageScorer(searcher, "énergie prix")
+    # Same lengths, the word moved from the title to the body.
+    in_title = scorer.score({"title": "Énergie", "body": "Prix. Climat."})
+    in_body = scorer.score({"title": "Climat", "body": "Prix. Énergie."})
+    assert in_title > in_body > 0
+    # Frequency saturates (BM25): ten times the word is far from ten times the score.
+    assert scorer.score({"title": "Chronique", "body": "Prix. Énergie. " * 10}) < in_body * 2
+    assert scorer.title_coverage({"title": "Énergie"}) == 1.0
+    assert scorer.title_coverage({"title": "Énergie et climat"}) == 0.5
 
 
 @pytest.mark.parametrize("q", ["Paris OR France OR Macron OR grève OR climat OR santé", "euros", "France"])

@@ -14,6 +14,7 @@ from whoosh import query as wq
 from whoosh.collectors import FilterCollector, TimeLimit, TopCollector
 from whoosh.sorting import FieldFacet
 
+from . import rerank
 from .analysis import analyze, fold, iter_words, normalize_word, strip_elision
 from .clusters import load_clusters
 from .dates import bucket_label, ordinal_to_date, parse_bound
@@ -31,10 +32,6 @@ SORTS = ("relevance", "date", "recent")
 # article in the index (not today: an archive from 2020 is not all stale), so freshness can at most halve it.
 RECENT_HALF_LIFE_DAYS = 90
 MAX_QUERY_CHARS = 2000
-# A pasted passage's top hits are lifted by the share of its word pairs they contain (0 turns it off).
-PASSAGE_PROXIMITY = 1.0
-PASSAGE_WINDOW = 50
-PASSAGE_CHARS = 3000
 # In a pasted passage, words found in more than this share of articles are left out (None keeps them).
 PASSAGE_MAX_DF: float | None = None
 ENTITY_FACET_SIZE = 20
@@ -507,6 +504,9 @@ class Engine:
         fetch = min(wanted * 2 + 20, MAX_RESULTS_WINDOW) if collapse else wanted
         if request.sort == "recent":
             fetch = min(max(fetch, 200), MAX_RESULTS_WINDOW)  # freshness can lift hits from further down
+        passage = q is not None and request.sort != "date" and is_long_query(normalize_query(text))
+        if passage:
+            fetch = max(fetch, rerank.WINDOW)  # the second stage re-orders that many first-stage hits
         if q is None:
             hits_docs, total, matched = self._browse(searcher, cache, allowed, request, fetch)
             scores = {}
@@ -514,8 +514,8 @@ class Engine:
             hits_docs, scores, total, matched = self._run(searcher, q, allowed, request, fetch)
         if q is not None and request.sort != "date" and not is_long_query(normalize_query(text)):
             hits_docs = self._rescore(searcher, hits_docs, scores, text)
-        if q is not None and request.sort != "date" and PASSAGE_PROXIMITY and is_long_query(normalize_query(text)):
-            hits_docs = self._rescore_passage(searcher, hits_docs, scores, text)
+        if passage:
+            hits_docs = rerank.rerank_passage(searcher, hits_docs, scores, text)
         if q is not None and request.sort == "recent":
             hits_docs = self._freshen(cache, hits_docs, scores)
         if collapse:
@@ -573,21 +573,6 @@ class Engine:
             scores[d] = scores.get(d, 0.0) * (1 + EXACT_BONUS * found) * (1 + PHRASE_BONUS * together)
         # Bonuses only raise scores, so the window re-sorted still ranks above everything after it.
         return sorted(window, key=lambda d: -scores[d]) + docs[RESCORE_WINDOW:]
-
-    @staticmethod
-    def _rescore_passage(searcher, docs: list[int], scores: dict, text: str) -> list[int]:
-        """Lift, among a passage's top hits, those sharing its word pairs (words next to each other)."""
-        pairs = _word_pairs(analyze(text))
-        if not pairs or not docs:
-            return docs
-        window = docs[:PASSAGE_WINDOW]
-        for d in window:
-            fields = searcher.stored_fields(d)
-            body = fields.get("title", "") + "\n" + fields.get("body", "")[:PASSAGE_CHARS]
-            words = [w for w in (normalize_word(w) for w in _WORD_RE.findall(body)) if w]
-            shared = len(pairs & _word_pairs(words)) / len(pairs)
-            scores[d] = scores.get(d, 0.0) * (1 + PASSAGE_PROXIMITY * shared)
-        return sorted(window, key=lambda d: -scores[d]) + docs[PASSAGE_WINDOW:]
 
     @staticmethod
     def _freshen(cache: FacetCache, docs: list[int], scores: dict) -> list[int]:
@@ -772,11 +757,6 @@ def _surface(searcher, term: str, typed: str) -> str:
                 word = text[start:end].lower()
                 break
     return word.capitalize() if typed[:1].isupper() else word
-
-
-def _word_pairs(words: list[str]) -> set[tuple[str, str]]:
-    """Return the pairs of consecutive analysed words (stop words already left out)."""
-    return {(a, b) for a, b in zip(words, words[1:], strict=False) if a != b}
 
 
 def _listing(fields: dict) -> dict:
