@@ -1,6 +1,10 @@
 """Known-item ranking check on ../shared: query = an article's summary, answer = that article.
 
 Usage: python bench/known_item.py [--task summary|title] [--limit-ids N] [--rebuild]
+                                 [--set MODULE.NAME=VALUE ...] [--against MODULE.NAME=VALUE ...]
+
+--set changes a setting of newsearch for the run (e.g. --set rerank.TITLE_COVERAGE=0); --against runs the
+queries a second time with other settings (on top of the defaults) and prints both rows side by side.
 
 The corpus is indexed without any summary (and, for the title task, without the titles), into
 bench/data/known-item-<task>/, rebuilt only when missing or built by another index version.
@@ -10,7 +14,9 @@ Prints MRR@10, Recall@10, Recall@100 and nDCG@10 next to the reference engines o
 from __future__ import annotations
 
 import argparse
+import ast
 import gzip
+import importlib
 import json
 import math
 import statistics
@@ -93,25 +99,61 @@ def evaluate(engine: Engine, queries: list[tuple[str, str]], depth: int = 100) -
     }
 
 
+def apply_settings(settings: list[str]) -> dict:
+    """Set newsearch module constants from NAME=VALUE strings; return the old values to restore."""
+    old = {}
+    for item in settings:
+        name, _, value = item.partition("=")
+        module_name, _, attr = name.rpartition(".")
+        module = importlib.import_module(f"newsearch.{module_name}")
+        if not hasattr(module, attr):
+            raise SystemExit(f"unknown setting {name}")
+        old[(module, attr)] = getattr(module, attr)
+        setattr(module, attr, ast.literal_eval(value))
+    return old
+
+
+def run_config(engine: Engine, queries, settings: list[str]) -> dict:
+    """Evaluate the queries with some settings changed, then put the settings back."""
+    old = apply_settings(settings)
+    try:
+        return evaluate(engine, queries)
+    finally:
+        for (module, attr), value in old.items():
+            setattr(module, attr, value)
+
+
+def row(name: str, result: dict) -> str:
+    """One Markdown table row of a result."""
+    return (
+        f"| {name} | {result['MRR@10']:.3f} | {result['R@10']:.3f} | {result['R@100']:.3f} "
+        f"| {result['nDCG@10']:.3f} | {result['median ms']:.1f} |"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=["summary", "title"], default="summary")
     parser.add_argument("--limit-ids", type=int, default=None, help="only the first N dev ids")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="MODULE.NAME=VALUE")
+    parser.add_argument("--against", action="append", default=[], metavar="MODULE.NAME=VALUE")
     args = parser.parse_args()
     corpus = load_corpus()
     ids = (SHARED / "eval" / "known-item-dev.txt").read_text().split()[: args.limit_ids]
     field = "summary" if args.task == "summary" else "title"
     queries = [(i, corpus[i][field]) for i in ids if corpus.get(i, {}).get(field)]
     engine = Engine(build_index(corpus, args.task, args.rebuild))
-    result = evaluate(engine, queries)
+    result = run_config(engine, queries, args.settings)
+    other = run_config(engine, queries, args.against) if args.against else None
     print(f"\nKnown-item task: query = {field}, {result['queries']} dev ids, {len(corpus)} articles\n")
     print("| engine | MRR@10 | R@10 | R@100 | nDCG@10 | median ms |")
     print("|---|---|---|---|---|---|")
-    print(
-        f"| newsearch | {result['MRR@10']:.3f} | {result['R@10']:.3f} | {result['R@100']:.3f} "
-        f"| {result['nDCG@10']:.3f} | {result['median ms']:.1f} |"
-    )
+    print(row("newsearch" + "".join(f" {s}" for s in args.settings), result))
+    if other is not None:
+        print(row("newsearch" + "".join(f" {s}" for s in args.against), other))
+        delta = {k: other[k] - result[k] for k in ("MRR@10", "R@10", "R@100", "nDCG@10", "median ms")}
+        print(row("difference (second − first)", delta))
     for name, mrr, r10 in REFERENCES[args.task]:
         print(f"| {name} | {mrr:.3f} | {r10 if r10 is not None else '–'} | – | – | – |")
 
