@@ -22,7 +22,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from whoosh.filedb import compound as _compound
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import BufferFile
 from whoosh.index import FileIndex, clean_files
 
 from .errors import IndexDamagedError, IndexLockedError, IndexMissingError, NewsearchError, SchemaVersionError
@@ -120,6 +122,70 @@ class _FileIndex(FileIndex):
                 if attempt == 19:
                     raise
                 time.sleep(0.02)
+
+
+class _ViewFile:
+    """A read-only file over a memoryview, without copying it (io.BytesIO(view) copies the whole view)."""
+
+    __slots__ = ("_buf", "_pos")
+
+    def __init__(self, buf):
+        self._buf = buf
+        self._pos = 0
+
+    def read(self, n=-1):
+        start, size = self._pos, len(self._buf)
+        end = size if n is None or n < 0 else min(start + n, size)
+        self._pos = end
+        return bytes(self._buf[start:end])
+
+    def readline(self, limit=-1):
+        start, size = self._pos, len(self._buf)
+        end = size if limit is None or limit < 0 else min(start + limit, size)
+        chunk = self._buf[start:end]
+        nl = bytes(chunk).find(b"\n") if end - start < 4096 else -1
+        if nl < 0:
+            i = start
+            while i < end and self._buf[i] != 10:
+                i += 1
+            end = min(i + 1, end)
+        else:
+            end = start + nl + 1
+        self._pos = end
+        return bytes(self._buf[start:end])
+
+    def seek(self, pos, whence=0):
+        if whence == 1:
+            pos += self._pos
+        elif whence == 2:
+            pos += len(self._buf)
+        self._pos = max(0, pos)
+        return self._pos
+
+    def tell(self):
+        return self._pos
+
+    def close(self):
+        pass
+
+    def flush(self):
+        pass
+
+
+class _MappedSubFile(BufferFile):
+    """Whoosh's BufferFile for a sub-file of a memory-mapped compound segment, reading the map in place.
+
+    Whoosh wraps each sub-file in io.BytesIO, which copies it: every searcher open copied every segment's
+    postings and terms into memory (77 ms and 400 MB on the full corpus, and again after each commit).
+    """
+
+    def __init__(self, buf, name=None, onclose=None):
+        super().__init__(b"", name=name, onclose=onclose)
+        self._buf = buf
+        self.file = _ViewFile(buf)
+
+
+_compound.BufferFile = _MappedSubFile
 
 
 def open_whoosh(gen_dir: Path):
