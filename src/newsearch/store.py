@@ -15,8 +15,10 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import io
 import json
 import os
+import pickle
 import shutil
 import time
 from contextlib import contextmanager
@@ -183,6 +185,24 @@ class _MappedSubFile(BufferFile):
         super().__init__(b"", name=name, onclose=onclose)
         self._buf = buf
         self.file = _ViewFile(buf)
+
+    def read_pickle(self):
+        # pickle.load on a Python file object reads opcode by opcode (~20 calls per postings block header):
+        # unpickle from a small copied window instead, widened when the pickle runs past it.
+        view, pos = self._buf, self.file._pos
+        window = 4096
+        while True:
+            end = min(pos + window, len(view))
+            chunk = io.BytesIO(view[pos:end])
+            try:
+                obj = pickle.load(chunk)
+            except Exception:
+                if end >= len(view):
+                    raise
+                window *= 16
+                continue
+            self.file._pos = pos + chunk.tell()
+            return obj
 
 
 _compound.BufferFile = _MappedSubFile
