@@ -379,6 +379,20 @@ def test_passages_prefer_the_article_that_leads_with_their_words(tmp_path):
     assert ids(engine, PASSAGE)[0] == "words-in-the-lead"
 
 
+def test_passages_are_matched_by_their_rarest_words(tmp_path, monkeypatch):
+    from newsearch import search
+
+    common = "Le gouvernement annonce un plan pour la région."
+    engine = _passage_engine(tmp_path, [{"id": f"c{n}", "title": "Plan", "body": common} for n in range(5)]
+                             + [{"id": "rare", "title": "Zoo", "body": "Un ornithorynque arrive au zoo."}])  # fmt: skip
+    passage = "le gouvernement annonce un plan pour la région cette semaine et un ornithorynque arrive au zoo"
+    assert engine.search(SearchRequest(q=passage)).total == 6
+    # Only the two rarest words match: the articles holding nothing else are no longer counted.
+    monkeypatch.setattr(search, "PASSAGE_MATCH_TERMS", 2)
+    results = engine.search(SearchRequest(q=passage))
+    assert (results.total, [h["id"] for h in results.hits]) == (1, ["rare"])
+
+
 def test_passage_scores_weigh_title_words_and_saturate_repeats(tmp_path):
     from newsearch import rerank
 

@@ -32,8 +32,9 @@ SORTS = ("relevance", "date", "recent")
 # article in the index (not today: an archive from 2020 is not all stale), so freshness can at most halve it.
 RECENT_HALF_LIFE_DAYS = 90
 MAX_QUERY_CHARS = 2000
-# In a pasted passage, words found in more than this share of articles are left out (None keeps them).
-PASSAGE_MAX_DF: float | None = None
+# A pasted passage is matched by its rarest words only (None: all of them); the second stage (rerank.py)
+# then orders the first hits with every word.
+PASSAGE_MATCH_TERMS: int | None = 12
 ENTITY_FACET_SIZE = 20
 TAG_FACET_SIZE = 100
 MAX_WORD_CHARS = 80
@@ -181,12 +182,19 @@ def typed_words(text: str) -> list[str]:
     return words
 
 
-def _drop_common_words(searcher, text: str) -> str:
-    """Leave out of a passage the words most articles contain: they barely rank and cost the most."""
-    limit = PASSAGE_MAX_DF * max(1, searcher.doc_count())
+def passage_query(searcher, text: str, keep: int | None):
+    """Return the first-stage query of a pasted passage: its rarest words, in every article field, OR-ed."""
     reader = searcher.reader()
-    kept = [w for w in text.split() if all(reader.doc_frequency("body", t) <= limit for t in analyze(w))]
-    return " ".join(kept) if len(kept) > LONG_QUERY_WORDS else text
+    df = {}
+    for term in analyze(text):
+        if term not in df:
+            df[term] = max(reader.doc_frequency(f, term) for f in ("title", "body"))
+    if not df:
+        return None
+    # Words absent from the index cannot match: leaving them out keeps the rarest that can.
+    found = sorted((n, t) for t, n in df.items() if n) or [(0, t) for t in df]
+    terms = [t for _, t in found[:keep]]
+    return wq.Or([wq.Term(f, t, boost=PASSAGE_BOOSTS[f]) for t in terms for f in SEARCH_FIELDS])
 
 
 def strip_syntax(text: str) -> str:
@@ -469,9 +477,13 @@ class Engine:
             groups = self.synonyms.groups_for(text)
             if groups:
                 text = self.synonyms.expand(text)
-        if PASSAGE_MAX_DF and is_long_query(normalize_query(text)):
-            text = _drop_common_words(searcher, text)
-        q = parse_query(text, searcher.schema)
+        if is_long_query(normalize_query(text)):
+            _check_shape(normalize_query(text))
+            q = passage_query(searcher, text, PASSAGE_MATCH_TERMS)
+            if q is None:
+                raise QueryError(f"the query {text!r} has no searchable word (only stop words or operators)")
+        else:
+            q = parse_query(text, searcher.schema)
         allowed = cache.articles  # a frozenset: each filter below makes a new, smaller one
         tag_keys = [tag_key(t) for t in request.tags if tag_key(t)]
         for key in tag_keys:
