@@ -19,11 +19,22 @@ TITLE_COVERAGE = 0.4  # weight of the share of the title's words found in the pa
 MAX_BODY_CHARS = 50_000  # a bound on the work per article; longer bodies are rare (dossiers, live blogs)
 
 _WORD_RE = re.compile(r"\w+")
+# Raw word -> indexed form: news vocabulary repeats, and one lookup beats folding and stemming each time.
+_FORMS: dict[str, str] = {}
+_FORMS_LIMIT = 200_000
 
 
 def analysed_words(text: str) -> list[str]:
     """Return the indexed forms of a text's words, stop words left out."""
-    return [w for w in map(normalize_word, _WORD_RE.findall(text)) if w]
+    words = _WORD_RE.findall(text)
+    found = list(map(_FORMS.get, words))  # the loop stays in C for the words seen before
+    if None in found:
+        if len(_FORMS) > _FORMS_LIMIT:
+            _FORMS.clear()
+        for i, form in enumerate(found):
+            if form is None:
+                found[i] = _FORMS[words[i]] = normalize_word(words[i])
+    return list(filter(None, found))
 
 
 class PassageScorer:
