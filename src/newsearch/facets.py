@@ -1,90 +1,288 @@
-"""Per-searcher facet data: which articles carry each tag, section, entity and day."""
+"""Per-searcher facet data: which articles carry each tag, section, entity and day, as bitsets.
+
+Reading it from the index means one postings list per tag, section and entity value (28,000 on the full
+corpus, about 2 s): it is built once per index commit and saved beside the index (`facets-<TOC>.pickle` in the
+generation directory, written atomically), so that the next reader of the same commit, in this process or
+another one (the one-shot CLI), loads it in milliseconds. The file names the TOC generation and the segments
+(with their deletions) it was built from: after a commit it no longer matches and is rebuilt; a damaged or
+partial file is ignored and rebuilt.
+
+Facet counts come from bitsets: `(matched & tag_bits).bit_count()` per tag, values tried in decreasing
+document frequency and stopped once no further value can reach the top (broad queries), or a walk over the
+matched articles' values (narrow queries).
+"""
 
 from __future__ import annotations
 
 import bisect
+import heapq
+import os
+import pickle
+from array import array
+from collections import Counter
+from datetime import date
+from functools import cached_property
+from itertools import chain
+from pathlib import Path
 
+from .clusters import CLUSTERS_FILE, load_clusters
+from .dates import bucket_label, ordinal_to_date
+from .docsets import DocSet, bits_of
 from .parse import tag_key
-from .schema import ARTICLE, ENTITY_FIELDS
+from .schema import ARTICLE, ENTITY_FIELDS, INDEX_VERSION
 
 MAX_ORDINAL = 3_652_059  # date(9999, 12, 31); a missing value reads as the column maximum
+CACHE_FORMAT = 1
+CACHE_PREFIX = "facets-"
+CACHE_SUFFIX = ".pickle"
+# Below this share of the index, facets walk the matched articles; above it, they AND bitsets.
+WALK_SHARE = 16
+
+
+def _segments_key(reader) -> tuple:
+    leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
+    return tuple(
+        (sub.segment().segment_id(), sub.doc_count_all(), sub.doc_count_all() - sub.doc_count()) for sub, _ in leaves
+    )
+
+
+def _clusters_stamp(gen_dir: Path | None) -> tuple:
+    if gen_dir is None:
+        return ()
+    try:
+        st = (Path(gen_dir) / CLUSTERS_FILE).stat()
+    except OSError:
+        return ()
+    return (st.st_mtime_ns, st.st_size)
+
+
+class ValueIndex:
+    """The documents of each value of a keyword field, and the values of each document.
+
+    Values are numbered by decreasing document frequency (ties alphabetical).
+    """
+
+    def __init__(self, names, post_offsets, post_docs, doc_offsets, doc_vals):
+        self.names: list[str] = names
+        self.post_offsets: array = post_offsets
+        self.post_docs: array = post_docs
+        self.doc_offsets: array = doc_offsets
+        self.doc_vals: array = doc_vals
+        self._bits: dict[int, int] = {}
+
+    @classmethod
+    def build(cls, docs_of: dict[str, list[int]], n: int) -> ValueIndex:
+        names = sorted(docs_of, key=lambda name: (-len(docs_of[name]), name))
+        post_offsets, post_docs = array("I", [0]), array("I")
+        per_doc: list[list[int]] = [[] for _ in range(n)]
+        for i, name in enumerate(names):
+            docs = docs_of[name]
+            post_docs.extend(docs)
+            post_offsets.append(len(post_docs))
+            for d in docs:
+                per_doc[d].append(i)
+        doc_offsets, doc_vals = array("I", [0]), array("I")
+        for vals in per_doc:
+            doc_vals.extend(vals)
+            doc_offsets.append(len(doc_vals))
+        return cls(names, post_offsets, post_docs, doc_offsets, doc_vals)
+
+    def state(self) -> tuple:
+        return (
+            self.names,
+            self.post_offsets.tobytes(),
+            self.post_docs.tobytes(),
+            self.doc_offsets.tobytes(),
+            self.doc_vals.tobytes(),
+        )
+
+    @classmethod
+    def from_state(cls, state: tuple) -> ValueIndex:
+        names, *raw = state
+        arrays = []
+        for chunk in raw:
+            a = array("I")
+            a.frombytes(chunk)
+            arrays.append(a)
+        return cls(names, *arrays)
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.names)}
+
+    def df(self, i: int) -> int:
+        return self.post_offsets[i + 1] - self.post_offsets[i]
+
+    def docs(self, i: int):
+        return self.post_docs[self.post_offsets[i] : self.post_offsets[i + 1]]
+
+    def bits_at(self, i: int, n: int) -> int:
+        bits = self._bits.get(i)
+        if bits is None:
+            bits = self._bits[i] = bits_of(self.docs(i), n)
+        return bits
+
+    def bits(self, name: str, n: int) -> int:
+        i = self.index.get(name)
+        return 0 if i is None else self.bits_at(i, n)
+
+    def counts(self, matched: DocSet, n: int, size: int | None) -> Counter:
+        """Return {value: count} over the matched documents: at least the `size` most frequent (all if None)."""
+        if len(matched) * WALK_SHARE <= n or size is None:
+            offsets, vals = self.doc_offsets, self.doc_vals
+            docs = matched.docs
+            slices = map(slice, map(offsets.__getitem__, docs), map(offsets.__getitem__, (d + 1 for d in docs)))
+            by_index = Counter(chain.from_iterable(map(vals.__getitem__, slices)))
+            return Counter({self.names[i]: c for i, c in by_index.items()})
+        # Values by decreasing frequency: stop once a value's documents cannot beat the size-th count.
+        top: list[int] = []  # min-heap of the best `size` counts
+        found = Counter()
+        bits = matched.bits
+        for i in range(len(self.names)):
+            if len(top) >= size and self.df(i) < top[0]:
+                break
+            c = (self.bits_at(i, n) & bits).bit_count()
+            if not c:
+                continue
+            found[self.names[i]] = c
+            if len(top) < size:
+                heapq.heappush(top, c)
+            elif c > top[0]:
+                heapq.heapreplace(top, c)
+        return found
 
 
 class FacetCache:
-    """Per-document tag keys, sections and days, read once per searcher from postings and columns."""
+    """What filters and facets need per searcher: articles, tags, sections, entities, days, wire copies."""
 
-    def __init__(self, searcher, clusters: dict[str, list[str]] | None = None):
+    def __init__(self, searcher, gen_dir: Path | None = None):
         reader = searcher.reader()
-        self.articles = frozenset(searcher.document_numbers(kind=ARTICLE))
-        # Wire copies: docnum → its cluster's representative docnum, and the members of each cluster.
-        self.cluster_of: dict[int, int] = {}
-        self.cluster_members: dict[int, list[int]] = {}
-        for members in (clusters or {}).values():
-            docnums = [searcher.document_number(id=m) for m in members]
-            docnums = [d for d in docnums if d is not None and d in self.articles]
-            if len(docnums) > 1:
-                self.cluster_members[docnums[0]] = docnums
-                for d in docnums:
-                    self.cluster_of[d] = docnums[0]
-        self.doc_tags: dict[int, tuple[str, ...]] = {}
-        self.tag_docs: dict[str, frozenset[int]] = {}
-        grouped: dict[int, list[str]] = {}
-        for raw in reader.lexicon("tag"):
-            key = raw.decode("utf-8")
-            docs = frozenset(d for d in reader.postings("tag", raw).all_ids() if d in self.articles)
-            if docs:
-                self.tag_docs[key] = docs
-                for d in docs:
-                    grouped.setdefault(d, []).append(key)
-        self.doc_tags = {d: tuple(keys) for d, keys in grouped.items()}
-        # Entities: canonical names already, so the value is its own key and label.
-        self.entity_docs: dict[str, dict[str, frozenset[int]]] = {}
-        self.doc_entities: dict[str, dict[int, tuple[str, ...]]] = {}
-        for field_name in ENTITY_FIELDS:
-            docs_of, of_doc = {}, {}
-            if field_name in reader.schema:
-                for raw in reader.lexicon(field_name):
-                    name = raw.decode("utf-8")
-                    docs = frozenset(d for d in reader.postings(field_name, raw).all_ids() if d in self.articles)
-                    if docs:
-                        docs_of[name] = docs
-                        for d in docs:
-                            of_doc.setdefault(d, []).append(name)
-            self.entity_docs[field_name] = docs_of
-            self.doc_entities[field_name] = {d: tuple(names) for d, names in of_doc.items()}
+        self.n = reader.doc_count_all()
+        self.path = None
+        key = (CACHE_FORMAT, INDEX_VERSION, reader.generation(), _segments_key(reader))
+        stamp = _clusters_stamp(gen_dir)
+        state = None
+        if gen_dir is not None:
+            self.path = Path(gen_dir) / f"{CACHE_PREFIX}{reader.generation()}{CACHE_SUFFIX}"
+            state = self._load(self.path, key)
+        dirty = state is None
+        if state is None:
+            state = self._build(searcher)
+        if state.get("clusters_stamp") != stamp or "clusters" not in state:
+            clusters = load_clusters(gen_dir) if gen_dir is not None else {}
+            state["clusters"] = self._cluster_maps(searcher, clusters, state["articles"])
+            state["clusters_stamp"] = stamp
+            dirty = True
+        self._set(state)
+        if dirty and self.path is not None:
+            self._save(self.path, key, state)
+
+    # -- persistence ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _load(path: Path, key) -> dict | None:
+        try:
+            with open(path, "rb") as fh:
+                saved = pickle.load(fh)
+        except FileNotFoundError:
+            return None
+        except Exception:  # a damaged or partial file is only a cache: build it again
+            return None
+        if not isinstance(saved, dict) or saved.get("key") != key:
+            return None
+        return saved.get("state")
+
+    @staticmethod
+    def _save(path: Path, key, state: dict) -> None:
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                pickle.dump({"key": key, "state": state}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError:  # a read-only index directory: keep it in memory only
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+            return
+        for old in path.parent.glob(f"{CACHE_PREFIX}*{CACHE_SUFFIX}"):
+            if old.name != path.name:
+                try:
+                    old.unlink()
+                except OSError:
+                    pass
+
+    # -- building from the index ---------------------------------------------------------------------
+
+    @staticmethod
+    def _postings(reader, field_name: str, articles: set[int]) -> dict[str, list[int]]:
+        """Return {value: ascending article docnums} of a keyword field, read segment by segment."""
+        out: dict[str, list[int]] = {}
+        if field_name not in reader.schema:
+            return out
+        leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
+        for sub, offset in leaves:
+            for raw in sub.lexicon(field_name):
+                docs = [d + offset for d in sub.postings(field_name, raw).all_ids()]
+                docs = [d for d in docs if d in articles]
+                if docs:
+                    out.setdefault(raw.decode("utf-8"), []).extend(docs)
+        return out
+
+    def _build(self, searcher) -> dict:
+        reader = searcher.reader()
+        n = self.n
+        article_list = sorted(searcher.document_numbers(kind=ARTICLE))
+        articles = set(article_list)
+        state: dict = {"articles": bits_of(article_list, n)}
+        state["tags"] = ValueIndex.build(self._postings(reader, "tag", articles), n).state()
+        state["entities"] = {f: ValueIndex.build(self._postings(reader, f, articles), n).state() for f in ENTITY_FIELDS}
         # Sections are keyed like tags ("Santé" and "sante" are one), labelled by their most frequent spelling.
-        self.doc_section: dict[int, str] = {}
         sections: dict[str, set[int]] = {}
-        spellings: dict[str, tuple[int, str]] = {}
-        for raw in reader.lexicon("section"):
-            name = raw.decode("utf-8")
-            docs = [d for d in reader.postings("section", raw).all_ids() if d in self.articles]
+        spellings: dict[str, tuple[tuple[int, int], str]] = {}
+        for name, docs in self._postings(reader, "section", articles).items():
             key = tag_key(name)
-            if docs and key:
-                sections.setdefault(key, set()).update(docs)
-                for d in docs:
-                    self.doc_section[d] = key
-                rank = (len(docs), sum(1 for ch in name if ord(ch) > 127 or ch.isupper()))
-                if key not in spellings or rank > spellings[key][0]:
-                    spellings[key] = (rank, name)
-        self.sections = {key: frozenset(docs) for key, docs in sections.items()}
-        self.section_labels = {key: name for key, (_, name) in spellings.items()}
-        self.labels = self._labels(reader)
-        days = reader.column_reader("day") if reader.has_column("day") else None
-        self.doc_day: dict[int, int] = {}
-        if days is not None:
-            for d in self.articles:
+            if not key:
+                continue
+            sections.setdefault(key, set()).update(docs)
+            rank = (len(docs), sum(1 for ch in name if ord(ch) > 127 or ch.isupper()))
+            if key not in spellings or rank > spellings[key][0]:
+                spellings[key] = (rank, name)
+        state["sections"] = {key: sorted(docs) for key, docs in sections.items()}
+        state["section_labels"] = {key: name for key, (_, name) in spellings.items()}
+        state["labels"] = self._labels(reader)
+        doc_day = array("i", bytes(4 * n))
+        doc_month = array("i", bytes(4 * n))
+        if reader.has_column("day"):
+            days = reader.column_reader("day")
+            for d in article_list:
                 day = days[d]
                 if 0 < day <= MAX_ORDINAL:
-                    self.doc_day[d] = day
+                    doc_day[d] = day
+                    moment = ordinal_to_date(day)
+                    doc_month[d] = moment.year * 12 + moment.month - 1
         stamps = reader.column_reader("ts") if reader.has_column("ts") else None
-        self.doc_ts: dict[int, int] = {d: stamps[d] for d in self.doc_day} if stamps is not None else {}
-        self.by_day = sorted((day, d) for d, day in self.doc_day.items())
-        self._day_keys = [day for day, _ in self.by_day]
+        doc_ts = array("q", bytes(8 * n))
+        if stamps is not None:
+            for d in article_list:
+                try:
+                    doc_ts[d] = stamps[d]
+                except OverflowError:
+                    doc_ts[d] = 2**63 - 1
+        by_day = sorted((doc_day[d], d) for d in article_list if doc_day[d])
+        state["doc_day"] = doc_day.tobytes()
+        state["doc_month"] = doc_month.tobytes()
+        state["doc_ts"] = doc_ts.tobytes()
+        state["by_day"] = array("I", [d for _, d in by_day]).tobytes()
+        state["day_keys"] = array("i", [day for day, _ in by_day]).tobytes()
+        # Browsing: newest first; articles without a day last; ties by docnum.
+        browse = sorted(article_list, key=lambda d: (-(doc_ts[d] if doc_day[d] else 0), d))
+        state["browse"] = array("I", browse).tobytes()
+        return state
 
     @staticmethod
     def _labels(reader) -> dict[str, str]:
-        best: dict[str, tuple[int, str]] = {}
+        best: dict[str, tuple[tuple[int, int], str]] = {}
         for raw in reader.lexicon("tagform"):
             form = raw.decode("utf-8")
             freq = reader.doc_frequency("tagform", raw)
@@ -95,8 +293,162 @@ class FacetCache:
                 best[key] = (rank, form)
         return {key: form for key, (_, form) in best.items()}
 
-    def in_days(self, first: int | None, last: int | None) -> set[int]:
-        """Return the articles whose day lies in [first, last]."""
-        lo = 0 if first is None else bisect.bisect_left(self._day_keys, first)
-        hi = len(self.by_day) if last is None else bisect.bisect_right(self._day_keys, last)
-        return {d for _, d in self.by_day[lo:hi]}
+    @staticmethod
+    def _cluster_maps(searcher, clusters: dict[str, list[str]], articles_bits: int) -> dict:
+        """Wire copies: docnum → its cluster's representative docnum, and the members of each cluster."""
+        articles = DocSet(articles_bits)
+        members_of: dict[int, list[int]] = {}
+        if clusters:
+            reader = searcher.reader()
+            ids = reader.column_reader("id") if reader.has_column("id") else None
+            if ids is not None:
+                docnum_of = {}
+                for d in articles:
+                    docnum_of[ids[d]] = d
+                lookup = docnum_of.get
+            else:
+
+                def lookup(article_id):
+                    return searcher.document_number(id=article_id)
+
+            for members in clusters.values():
+                docnums = [lookup(m) for m in members]
+                docnums = [d for d in docnums if d is not None and d in articles]
+                if len(docnums) > 1:
+                    members_of[docnums[0]] = docnums
+        return members_of
+
+    # -- in memory --------------------------------------------------------------------------------
+
+    def _set(self, state: dict) -> None:
+        n = self.n
+        self.articles_bits: int = state["articles"]
+        self.tags = ValueIndex.from_state(state["tags"])
+        self.entities = {f: ValueIndex.from_state(s) for f, s in state["entities"].items()}
+        self._sections = state["sections"]
+        self.section_labels: dict[str, str] = state["section_labels"]
+        self.labels: dict[str, str] = state["labels"]
+        self._section_bits: dict[str, int] = {}
+        self.doc_day_array = _array("i", state["doc_day"])
+        self.doc_month = _array("i", state["doc_month"])
+        self.doc_ts_array = _array("q", state["doc_ts"])
+        self.by_day_docs = _array("I", state["by_day"])
+        self.day_keys = _array("i", state["day_keys"])
+        self.browse_order = _array("I", state["browse"])
+        self.cluster_members: dict[int, list[int]] = state["clusters"]
+        self.cluster_of: dict[int, int] = {d: rep for rep, ds in self.cluster_members.items() for d in ds}
+        self._month_bits: dict[int, int] = {}
+        assert len(self.doc_day_array) == n
+
+    # -- filters ------------------------------------------------------------------------------------
+
+    @cached_property
+    def articles(self) -> frozenset[int]:
+        """The article docnums (not source records, not deleted)."""
+        return frozenset(DocSet(self.articles_bits).docs)
+
+    def tag_bits(self, key: str) -> int:
+        return self.tags.bits(key, self.n)
+
+    def entity_bits(self, field_name: str, name: str) -> int:
+        values = self.entities.get(field_name)
+        return values.bits(name, self.n) if values is not None else 0
+
+    def section_bits(self, key: str) -> int:
+        bits = self._section_bits.get(key)
+        if bits is None:
+            bits = self._section_bits[key] = bits_of(self._sections.get(key, ()), self.n)
+        return bits
+
+    def in_days(self, first: int | None, last: int | None) -> int:
+        """Return the bitset of the articles whose day lies in [first, last]."""
+        lo = 0 if first is None else bisect.bisect_left(self.day_keys, first)
+        hi = len(self.day_keys) if last is None else bisect.bisect_right(self.day_keys, last)
+        return bits_of(self.by_day_docs[lo:hi], self.n)
+
+    def bits_of(self, docs) -> int:
+        return bits_of(docs, self.n)
+
+    # -- per-document values ------------------------------------------------------------------------
+
+    @cached_property
+    def doc_day(self) -> dict[int, int]:
+        """docnum → day ordinal, for the dated articles."""
+        return {d: day for d, day in zip(self.by_day_docs, self.day_keys, strict=True)}
+
+    @cached_property
+    def doc_ts(self) -> dict[int, int]:
+        """docnum → UTC epoch seconds, for the dated articles."""
+        return {d: self.doc_ts_array[d] for d in self.by_day_docs}
+
+    @property
+    def _day_keys(self):
+        return self.day_keys
+
+    def tag_counts(self) -> dict[str, int]:
+        """Articles per tag key."""
+        return {name: self.tags.df(i) for i, name in enumerate(self.tags.names)}
+
+    # -- counting ---------------------------------------------------------------------------------
+
+    def count_tags(self, matched: DocSet, size: int | None) -> Counter:
+        return self.tags.counts(matched, self.n, size)
+
+    def count_entities(self, field_name: str, matched: DocSet, size: int | None) -> Counter:
+        values = self.entities.get(field_name)
+        return values.counts(matched, self.n, size) if values is not None else Counter()
+
+    def count_sections(self, matched: DocSet) -> Counter:
+        bits = matched.bits
+        counts = Counter()
+        for key in self._sections:
+            c = (self.section_bits(key) & bits).bit_count()
+            if c:
+                counts[key] = c
+        return counts
+
+    def count_months(self, matched: DocSet) -> Counter:
+        """Return {year * 12 + month - 1: matched articles of that month}."""
+        if len(matched) * WALK_SHARE <= self.n:
+            counts = Counter(map(self.doc_month.__getitem__, matched.docs))
+            counts.pop(0, None)
+            return counts
+        bits = matched.bits
+        counts = Counter()
+        for month in self._months:
+            c = (self._bits_of_month(month) & bits).bit_count()
+            if c:
+                counts[month] = c
+        return counts
+
+    @cached_property
+    def _months(self) -> list[int]:
+        return sorted(set(self.doc_month[d] for d in self.by_day_docs))
+
+    def _bits_of_month(self, month: int) -> int:
+        bits = self._month_bits.get(month)
+        if bits is None:
+            year, m = divmod(month, 12)
+            first = date(year, m + 1, 1).toordinal()
+            last = (date(year + 1, 1, 1) if m == 11 else date(year, m + 2, 1)).toordinal() - 1
+            bits = self._month_bits[month] = self.in_days(first, last)
+        return bits
+
+
+def month_histogram(months: Counter) -> list[dict]:
+    """Count articles by month, or by year when the months span three years or more (as date_histogram)."""
+    if not months:
+        return []
+    first, last = min(months), max(months)
+    by_year = last - first >= 36
+    counts: Counter = Counter()
+    for month, n in months.items():
+        year, m = divmod(month, 12)
+        counts[f"{year:04d}" if by_year else f"{year:04d}-{m + 1:02d}"] += n
+    return [{"value": key, "label": bucket_label(key), "count": counts[key]} for key in sorted(counts)]
+
+
+def _array(typecode: str, raw: bytes) -> array:
+    a = array(typecode)
+    a.frombytes(raw)
+    return a

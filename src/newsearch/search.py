@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import chain
 
 from whoosh import qparser, scoring
 from whoosh import query as wq
-from whoosh.collectors import FilterCollector, TimeLimit, TopCollector
-from whoosh.sorting import FieldFacet
+from whoosh.collectors import TimeLimit
 
 from . import rerank
 from .analysis import analyze, fold, iter_words, normalize_word, strip_elision
-from .clusters import load_clusters
 from .dates import bucket_label, ordinal_to_date, parse_bound
+from .docsets import DocSet, LeafCache
 from .errors import NewsearchError, NotFoundError, QueryError
-from .facets import FacetCache
+from .facets import FacetCache, month_histogram
 from .parse import tag_key
 from .querydates import extract_date_filters
 from .schema import ARTICLE, ENTITY_FIELDS, SEARCH_FIELDS, SOURCE
@@ -362,41 +361,6 @@ def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> str:
     return prefix + snippet + suffix
 
 
-# --- collecting ------------------------------------------------------------------------------
-
-
-class _FilterWithDeadline(FilterCollector):
-    """Keeps only allowed documents and stops after a time limit.
-
-    Whoosh's TimeLimitCollector around a FilterCollector calls the inner collector directly and so
-    skips the filter: both jobs are done here in one loop.
-    """
-
-    def __init__(self, child, allow, seconds: float | None):
-        super().__init__(child, allow=allow)
-        self.seconds = seconds
-
-    def prepare(self, top_searcher, q, context):
-        # FilterCollector.prepare would convert the allowed set (and refuse a frozenset): it is used as is.
-        self.child.prepare(top_searcher, q, context)
-        self._allow, self._restrict, self.filtered_count = self.allow, None, 0
-        self.deadline = time.monotonic() + self.seconds if self.seconds else None
-        # Every allowed match, for the total and the facets: no second pass over the query.
-        self.matched: set[int] = set()
-
-    def collect_matches(self):
-        child, allow, deadline, matched = self.child, self._allow, self.deadline, self.matched
-        offset = self.offset
-        for n, sub_docnum in enumerate(child.matches()):
-            if deadline is not None and n % 256 == 0 and time.monotonic() > deadline:
-                raise TimeLimit()
-            if offset + sub_docnum not in allow:
-                self.filtered_count += 1
-                continue
-            matched.add(offset + sub_docnum)
-            child.collect(sub_docnum)
-
-
 # --- the searcher ----------------------------------------------------------------------------
 
 
@@ -411,6 +375,7 @@ class Engine:
         self._ix = None
         self._searcher = None
         self._cache = None
+        self._leaves = None
         self.synonyms = load_synonyms()
         self._open()
 
@@ -420,7 +385,8 @@ class Engine:
         searcher = ix.searcher(weighting=scoring.BM25F(B=0.75, K1=1.2))
         # The old searcher is not closed: a request still using it would break; it goes with its last user.
         self._ix, self._searcher, self._generation = ix, searcher, gen
-        self._cache = FacetCache(searcher, load_clusters(self.store.current_dir()))
+        self._cache = FacetCache(searcher, self.store.current_dir())
+        self._leaves = LeafCache(searcher)
 
     def refresh(self):
         """Pick up new commits and a switched generation; returns the searcher and cache to use."""
@@ -431,7 +397,8 @@ class Engine:
                 fresh = self._searcher.refresh()
                 if fresh is not self._searcher:
                     self._searcher = fresh
-                    self._cache = FacetCache(fresh, load_clusters(self.store.current_dir()))
+                    self._cache = FacetCache(fresh, self.store.current_dir())
+                    self._leaves = LeafCache(fresh)
             return self._searcher, self._cache
 
     @property
@@ -484,16 +451,16 @@ class Engine:
                 raise QueryError(f"the query {text!r} has no searchable word (only stop words or operators)")
         else:
             q = parse_query(text, searcher.schema)
-        allowed = cache.articles  # a frozenset: each filter below makes a new, smaller one
+        allowed = cache.articles_bits  # a bitset: each filter below ANDs another one
         tag_keys = [tag_key(t) for t in request.tags if tag_key(t)]
         for key in tag_keys:
-            allowed &= cache.tag_docs.get(key, frozenset())
+            allowed &= cache.tag_bits(key)
         for field_name, names in (("person", request.persons), ("place", request.places), ("org", request.orgs)):
             for name in names:
-                allowed &= cache.entity_docs.get(field_name, {}).get(name, frozenset())
+                allowed &= cache.entity_bits(field_name, name)
         section_key = tag_key(request.section) if request.section else None
         if section_key:
-            allowed &= cache.sections.get(section_key, frozenset())
+            allowed &= cache.section_bits(section_key)
         first = parse_bound(request.since).toordinal() if request.since else None
         last = parse_bound(request.until, end=True).toordinal() if request.until else None
         if first is not None and last is not None and first > last:
@@ -509,7 +476,7 @@ class Engine:
         if request.cluster:
             rep = searcher.document_number(id=request.cluster)
             cluster_rep = cache.cluster_of.get(rep) if rep is not None else None
-            allowed &= set(cache.cluster_members.get(cluster_rep, [rep] if rep is not None else []))
+            allowed &= cache.bits_of(cache.cluster_members.get(cluster_rep, [rep] if rep is not None else []))
         collapse = request.collapse and not request.cluster and bool(cache.cluster_of)
         wanted = request.page * request.limit
         # Collapsing drops copies from the ranking: fetch more so that the page still fills up.
@@ -523,7 +490,7 @@ class Engine:
             hits_docs, total, matched = self._browse(searcher, cache, allowed, request, fetch)
             scores = {}
         else:
-            hits_docs, scores, total, matched = self._run(searcher, q, allowed, request, fetch)
+            hits_docs, scores, total, matched = self._run(searcher, cache, q, allowed, request, fetch)
         if q is not None and request.sort != "date" and not is_long_query(normalize_query(text)):
             hits_docs = self._rescore(searcher, hits_docs, scores, text)
         if passage:
@@ -606,41 +573,52 @@ class Engine:
         return kept
 
     @staticmethod
-    def _cluster_info(searcher, cache: FacetCache, docnum: int, matched: set[int]) -> dict | None:
+    def _cluster_info(searcher, cache: FacetCache, docnum: int, matched: DocSet) -> dict | None:
         rep = cache.cluster_of.get(docnum)
         if rep is None:
             return None
         copies = sum(1 for m in cache.cluster_members[rep] if m != docnum and m in matched)
         return {"id": searcher.stored_fields(rep)["id"], "reprises": copies} if copies else None
 
-    def _run(self, searcher, q, allowed, request, wanted):
-        sortedby = FieldFacet("ts", reverse=True) if request.sort == "date" else None
+    def _run(self, searcher, cache, q, allowed: int, request, wanted):
         if not allowed:
-            return [], {}, 0, set()
-        # Every match must be seen, for the total and the facets: no block-quality skipping, and no
-        # matcher replacement (replace=0), which drops union branches that can no longer reach the top
-        # and with them the documents matching only those (found by the speed benchmark: 'macron' counted
-        # 2,001 of 5,034). Counting afterwards (Results.docs) would run the whole query a second time.
-        if sortedby is None:
-            child = TopCollector(limit=wanted, usequality=False, replace=0)
-        else:
-            child = searcher.collector(limit=wanted, sortedby=sortedby, optimize=False)
-        collector = _FilterWithDeadline(child, allowed, self.time_limit)
+            return [], {}, 0, DocSet(0)
+        # Every match with its exact Whoosh score, from the cached leaves: the total and the facets count
+        # them all (Whoosh's pruning collector undercounted), and the top hits are taken from them.
+        deadline = time.monotonic() + self.time_limit if self.time_limit else None
         try:
-            searcher.search_with_collector(q, collector)
+            every = self._leaves.scores(q, deadline)
         except TimeLimit:
             raise QueryError("query too costly: it took longer than the time limit; make it more specific") from None
-        results = collector.results()
-        docs = [hit.docnum for hit in results]
-        scores = {hit.docnum: hit.score for hit in results} if request.sort != "date" else {}
-        matched = collector.matched
-        return docs, scores, len(matched), matched
+        keep = DocSet(allowed)
+        found = [d for d in every if d in keep]
+        found.sort()
+        matched = DocSet(cache.bits_of(found), found)
+        if request.sort == "date":
+            # Newest first, ties by docnum, as Whoosh's sort on the ts column.
+            stamps = cache.doc_ts_array
+            docs = heapq.nsmallest(wanted, found, key=lambda d: (-stamps[d], d))
+            return docs, {}, len(found), matched
+        # Highest score first, ties by docnum, as Whoosh's top collector.
+        docs = heapq.nsmallest(wanted, found, key=lambda d: (-every[d], d))
+        return docs, {d: every[d] for d in docs}, len(found), matched
 
     @staticmethod
-    def _browse(searcher, cache, allowed, request, wanted):
+    def _browse(searcher, cache, allowed: int, request, wanted):
         # No query words: the newest articles first, whatever the sort.
-        ordered = sorted(allowed, key=lambda d: cache.doc_ts.get(d, 0), reverse=True)
-        return ordered[:wanted], len(allowed), allowed
+        keep = DocSet(allowed)
+        total = len(keep)
+        if total * 16 <= cache.n:
+            stamps, days = cache.doc_ts_array, cache.doc_day_array
+            ordered = heapq.nsmallest(wanted, keep.docs, key=lambda d: (-(stamps[d] if days[d] else 0), d))
+        else:
+            ordered = []
+            for d in cache.browse_order:
+                if d in keep:
+                    ordered.append(d)
+                    if len(ordered) == wanted:
+                        break
+        return ordered, total, keep
 
     @staticmethod
     def _hit(searcher, docnum, score, terms) -> dict:
@@ -653,18 +631,14 @@ class Engine:
         }
 
     @staticmethod
-    def _facets(cache: FacetCache, matched: set[int]) -> dict:
-        # map/filter/Counter keep the per-document loop in C: broad queries match thousands of articles.
-        tag_counts = _count_values(cache.doc_tags, matched)
-        section_counts = Counter(filter(None, map(cache.doc_section.get, matched)))
-        days = Counter(filter(None, map(cache.doc_day.get, matched)))
+    def _facets(cache: FacetCache, matched: DocSet) -> dict:
         facets = {
-            "tags": _ranked(tag_counts, cache.labels, TAG_FACET_SIZE),
-            "date": date_histogram(days),
-            "section": _ranked(section_counts, cache.section_labels),
+            "tags": _ranked(cache.count_tags(matched, TAG_FACET_SIZE), cache.labels, TAG_FACET_SIZE),
+            "date": month_histogram(cache.count_months(matched)),
+            "section": _ranked(cache.count_sections(matched), cache.section_labels),
         }
         for field_name, key in ENTITY_FIELDS.items():
-            counts = _count_values(cache.doc_entities.get(field_name, {}), matched)
+            counts = cache.count_entities(field_name, matched, ENTITY_FACET_SIZE)
             facets[key] = _ranked(counts, {}, ENTITY_FACET_SIZE)
         return facets
 
@@ -691,7 +665,7 @@ class Engine:
         """Return articles like this one (Whoosh more-like-this), one per story and none a copy of it."""
         searcher, cache = self.refresh()
         docnum = searcher.document_number(id=article_id)
-        if docnum is None or docnum not in cache.articles:
+        if docnum is None or docnum not in DocSet(cache.articles_bits):
             raise NotFoundError(f"no article with id {article_id!r}")
         results = searcher.more_like(docnum, "body", top=limit * 3 + 10, numterms=25, filter=set(cache.articles))
         seen = {cache.cluster_of.get(docnum, docnum)}
@@ -739,8 +713,8 @@ class Engine:
         from .schema import INDEX_VERSION
 
         searcher, cache = self.refresh()
-        days = cache._day_keys
-        tags = Counter({key: len(docs) for key, docs in cache.tag_docs.items()})
+        days = cache.day_keys
+        tags = Counter(cache.tag_counts())
         return {
             "documents": len(cache.articles),
             "sources": sum(1 for _ in searcher.document_numbers(kind=SOURCE)),
@@ -787,11 +761,6 @@ def _ranked(counts: Counter, labels: dict, size: int | None = None) -> list[dict
     """Return facet values {value, label, count}, most frequent first (ties alphabetical)."""
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:size]
     return [{"value": value, "label": labels.get(value, value), "count": count} for value, count in ranked]
-
-
-def _count_values(of_doc: dict, matched) -> Counter:
-    """Count the values (tuples per document) of the matched documents."""
-    return Counter(chain.from_iterable(filter(None, map(of_doc.get, matched))))
 
 
 def date_histogram(days) -> list[dict]:

@@ -1,0 +1,198 @@
+"""Document sets as Python big-int bitsets, and exact query matching from cached per-term postings.
+
+Bit d of an int is document number d. AND, OR and popcount over 34,000 (or 340,000) documents take
+microseconds, which is what makes totals and facets over every match cheap.
+
+`LeafCache` matches a Whoosh query exactly as Whoosh's own matchers do (same documents, same BM25F
+scores), but walks each leaf query (a term, a phrase, a fuzzy term) once per searcher and keeps its
+{docnum: score}; the boolean structure on top (AND, OR, NOT) is then dict arithmetic. Whoosh's walk of a
+union tree, document by document through every branch, was most of a search's time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from itertools import compress
+
+from whoosh import query as wq
+from whoosh.collectors import TimeLimit
+
+_BITS01 = bytes.maketrans(b"01", b"\x00\x01")
+
+
+def bits_of(docs, n: int) -> int:
+    """Return the bitset of an iterable of document numbers below n."""
+    buf = bytearray(b"0") * n
+    last = n - 1
+    for d in docs:
+        buf[last - d] = 49  # "1"
+    return int(buf, 2) if n else 0
+
+
+def docs_of(bits: int) -> list[int]:
+    """Return the document numbers of a bitset, ascending."""
+    if not bits:
+        return []
+    flags = bin(bits)[:1:-1].encode().translate(_BITS01)  # bit 0 first
+    return list(compress(range(len(flags)), flags))
+
+
+class DocSet:
+    """A set of document numbers held as a bitset: len, `in` and iteration (ascending)."""
+
+    __slots__ = ("bits", "_bytes", "_docs")
+
+    def __init__(self, bits: int, docs: list[int] | None = None):
+        self.bits = bits
+        self._bytes = None
+        self._docs = docs
+
+    def __len__(self) -> int:
+        return self.bits.bit_count()
+
+    def __bool__(self) -> bool:
+        return bool(self.bits)
+
+    def __contains__(self, docnum: int) -> bool:
+        raw = self._bytes
+        if raw is None:
+            raw = self._bytes = self.bits.to_bytes((self.bits.bit_length() + 7) // 8, "little")
+        i = docnum >> 3
+        return 0 <= i < len(raw) and bool(raw[i] >> (docnum & 7) & 1)
+
+    @property
+    def docs(self) -> list[int]:
+        if self._docs is None:
+            self._docs = docs_of(self.bits)
+        return self._docs
+
+    def __iter__(self):
+        return iter(self.docs)
+
+
+# --- exact matching from cached leaves -----------------------------------------------------------------
+
+
+class LeafCache:
+    """Per-searcher cache of each leaf query's {docnum: score}, least recently used dropped first."""
+
+    def __init__(self, searcher, max_entries: int = 600_000):
+        self.searcher = searcher
+        self.max_entries = max_entries
+        self._leaves: OrderedDict = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def scores(self, q, deadline: float | None = None) -> dict[int, float]:
+        """Return {docnum: score} of every document q matches, scored as Whoosh scores it."""
+        return self._eval(q, deadline)
+
+    # -- evaluation ---------------------------------------------------------------------------------
+
+    def _eval(self, q, deadline):
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeLimit()
+        cls = type(q)
+        if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
+            return {}
+        if isinstance(q, (wq.Or, wq.And)) and not _special_or(q):
+            subs = [s for s in q.subqueries if s is not wq.NullQuery and not isinstance(s, wq.NullQuery.__class__)]
+            if not subs:
+                return {}
+            if len(subs) == 1:
+                out = self._eval(subs[0], deadline)
+            elif isinstance(q, wq.And):
+                out = self._intersection(subs, deadline)
+            else:
+                out = self._union(subs, deadline)
+            return _boosted(out, q.boost) if len(subs) > 1 else out
+        if cls is wq.AndNot:
+            positive = self._eval(q.a, deadline)
+            if not positive:
+                return {}
+            negative = self._eval(q.b, deadline)
+            return _boosted({d: s for d, s in positive.items() if d not in negative}, q.boost)
+        if cls is wq.Require:
+            positive = self._eval(q.a, deadline)
+            required = self._eval(q.b, deadline) if positive else {}
+            return _boosted({d: s for d, s in positive.items() if d in required}, q.boost)
+        if cls is wq.AndMaybe:
+            positive = self._eval(q.a, deadline)
+            maybe = self._eval(q.b, deadline) if positive else {}
+            return _boosted({d: s + maybe[d] if d in maybe else s for d, s in positive.items()}, q.boost)
+        return self._leaf(q, deadline)
+
+    def _union(self, subs, deadline):
+        out: dict[int, float] = {}
+        for sub in subs:
+            part = self._eval(sub, deadline)
+            if not out:
+                out = dict(part)
+                continue
+            get = out.get
+            for d, s in part.items():
+                prev = get(d)
+                out[d] = s if prev is None else prev + s
+        return out
+
+    def _intersection(self, subs, deadline):
+        # Whoosh's And scores a NOT subquery through an InverseMatcher of weight 1: it adds 1 to the score.
+        positives = [s for s in subs if not isinstance(s, wq.Not)]
+        negatives = [s.query for s in subs if isinstance(s, wq.Not)]
+        if not positives:
+            return self._leaf(wq.And(subs), deadline)
+        parts = [self._eval(s, deadline) for s in positives]
+        parts.sort(key=len)
+        smallest = parts[0]
+        out = {}
+        for d in smallest:
+            if all(d in p for p in parts[1:]):
+                out[d] = sum(p[d] for p in parts)
+        for neg in negatives:
+            if not out:
+                break
+            excluded = self._eval(neg, deadline)
+            out = {d: s + 1.0 for d, s in out.items() if d not in excluded}
+        return out
+
+    def _leaf(self, q, deadline):
+        leaves = self._leaves
+        with self._lock:
+            found = leaves.get(q)
+            if found is not None:
+                leaves.move_to_end(q)
+                return found
+        out: dict[int, float] = {}
+        searcher = self.searcher
+        context = searcher.context()
+        n = 0
+        for subsearcher, offset in searcher.leaf_searchers():
+            m = q.matcher(subsearcher, context)
+            is_active, next_, id_, score = m.is_active, m.next, m.id, m.score
+            while is_active():
+                out[id_() + offset] = score()
+                next_()
+                n += 1
+                if deadline is not None and not n & 4095 and time.monotonic() > deadline:
+                    raise TimeLimit()
+        with self._lock:
+            if q not in leaves:
+                leaves[q] = out
+                self._size += len(out)
+            while self._size > self.max_entries and len(leaves) > 1:
+                _, dropped = leaves.popitem(last=False)
+                self._size -= len(dropped)
+        return out
+
+
+def _special_or(q) -> bool:
+    # Scaled or min-match unions score differently from a plain sum: let Whoosh match them whole.
+    return isinstance(q, wq.Or) and (bool(getattr(q, "scale", None)) or getattr(q, "minmatch", 0) > 0)
+
+
+def _boosted(scores: dict[int, float], boost: float) -> dict[int, float]:
+    if boost == 1.0:
+        return scores
+    return {d: s * boost for d, s in scores.items()}

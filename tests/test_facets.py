@@ -1,0 +1,193 @@
+"""Bitsets, exact matching from cached leaves, and the facet cache saved per commit."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections import Counter
+
+import pytest
+from whoosh.collectors import UnlimitedCollector
+
+from newsearch import facets as facets_module
+from newsearch.docsets import DocSet, LeafCache, bits_of, docs_of
+from newsearch.facets import CACHE_PREFIX, FacetCache
+from newsearch.indexer import Indexer
+from newsearch.parse import tag_key
+from newsearch.schema import ARTICLE, ENTITY_FIELDS
+from newsearch.search import Engine, SearchRequest, date_histogram, parse_query
+from newsearch.store import IndexStore
+
+
+def test_bitsets_round_trip():
+    rng = random.Random(6)
+    for n in (1, 7, 8, 9, 1000, 34_000):
+        docs = sorted(rng.sample(range(n), min(n, 50)))
+        bits = bits_of(docs, n)
+        assert docs_of(bits) == docs
+        s = DocSet(bits)
+        assert len(s) == len(docs)
+        assert [d for d in range(n + 20) if d in s] == docs
+        assert list(s) == docs
+    assert docs_of(0) == [] and len(DocSet(0)) == 0 and 3 not in DocSet(0)
+
+
+QUERIES = [
+    "marché",
+    "Paris OR France OR Macron OR grève OR climat OR santé",
+    "prix alimentaires",
+    '"intelligence artificielle"',
+    "incendie -entrepôt",
+    "NOT incendie commune",
+    "titre:fibre",
+    "tag:santé médecins",
+    "hopitale~1",
+    "école SAUF enseignants",
+    "les élus locaux ont annoncé mardi de nouvelles mesures pour aider les communes rurales à garder leurs médecins",
+]
+
+
+@pytest.mark.parametrize("q", QUERIES)
+def test_leaf_cache_matches_and_scores_exactly_as_whoosh(engine, q):
+    searcher, _ = engine.refresh()
+    query = parse_query(q, searcher.schema)
+    collector = UnlimitedCollector()
+    searcher.search_with_collector(query, collector)
+    expected = {hit.docnum: hit.score for hit in collector.results()}
+    cache = LeafCache(searcher)
+    for _ in range(2):  # cold, then from the cache
+        found = cache.scores(query)
+        assert set(found) == set(expected)
+        assert all(math.isclose(found[d], expected[d], rel_tol=1e-9) for d in expected)
+
+
+def _old_facets(searcher, matched: set[int]) -> dict:
+    """Facet counts the way FacetCache computed them before bitsets: per-document values from the postings."""
+    reader = searcher.reader()
+    articles = set(searcher.document_numbers(kind=ARTICLE))
+    out = {}
+    for field_name in ("tag", *ENTITY_FIELDS):
+        counts = Counter()
+        for raw in reader.lexicon(field_name):
+            docs = set(reader.postings(field_name, raw).all_ids()) & articles & matched
+            if docs:
+                counts[raw.decode()] = len(docs)
+        out[field_name] = counts
+    sections = Counter()
+    for raw in reader.lexicon("section"):
+        docs = set(reader.postings("section", raw).all_ids()) & articles & matched
+        if docs and tag_key(raw.decode()):
+            sections[tag_key(raw.decode())] += len(docs)
+    out["section"] = sections
+    days = reader.column_reader("day")
+    out["date"] = date_histogram([days[d] for d in matched & articles if 0 < days[d] <= facets_module.MAX_ORDINAL])
+    return out
+
+
+@pytest.mark.parametrize("walk_share", [1, 10**9])  # walking the matched articles / bitset ANDs
+@pytest.mark.parametrize("q", ["", "commune", "prix OR école OR médecins OR incendie"])
+def test_facet_counts_equal_the_old_way(engine, monkeypatch, q, walk_share):
+    monkeypatch.setattr(facets_module, "WALK_SHARE", walk_share)
+    searcher, cache = engine.refresh()
+    if q:
+        matched = set(searcher.docs_for_query(parse_query(q, searcher.schema))) & cache.articles
+    else:
+        matched = set(cache.articles)
+    results = engine.search(SearchRequest(q=q, collapse=False, synonyms=False, read_dates=False))
+    assert results.total == len(matched)
+    old = _old_facets(searcher, matched)
+    top = {"tag": 100, "person": 20, "place": 20, "org": 20}
+    for field_name, key in (("tag", "tags"), ("person", "personnes"), ("place", "lieux"), ("org", "organisations")):
+        ranked = sorted(old[field_name].items(), key=lambda kv: (-kv[1], kv[0]))[: top[field_name]]
+        assert [(f["value"], f["count"]) for f in results.facets[key]] == ranked, key
+    assert {f["value"]: f["count"] for f in results.facets["section"]} == dict(old["section"])
+    assert results.facets["date"] == old["date"]
+
+
+def _write(folder, records):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "a.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+    )
+
+
+def _records(n, tag="Économie"):
+    return [
+        {"id": f"r{i}", "title": f"Marché {i}", "body": f"Le marché numéro {i} ouvre ce matin.", "tags": [tag],
+         "date": f"2021-0{1 + i % 9}-1{i % 10}"}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def test_facet_cache_is_saved_and_a_commit_invalidates_it(tmp_path):
+    _write(tmp_path / "src", _records(5))
+    store = IndexStore(tmp_path / "index")
+    Indexer(store).run([tmp_path / "src"])
+    engine = Engine(tmp_path / "index")
+    gen_dir = store.current_dir()
+    saved = list(gen_dir.glob(f"{CACHE_PREFIX}*"))
+    assert len(saved) == 1
+    assert [f["value"] for f in engine.search(SearchRequest(q="marché")).facets["tags"]] == ["economie"]
+    # Another reader of the same commit loads the file instead of reading the postings.
+    searcher, _ = engine.refresh()
+    assert FacetCache._load(saved[0], _key(searcher)) is not None
+    # A commit adds an article with a new tag: the next search shows it, from a new cache file.
+    _write(tmp_path / "src2", [{"id": "new", "title": "Marché neuf", "body": "Le marché neuf.", "tags": ["Sport"]}])
+    Indexer(store).run([tmp_path / "src2"])
+    facets = engine.search(SearchRequest(q="marché")).facets["tags"]
+    assert {f["value"]: f["count"] for f in facets} == {"economie": 5, "sport": 1}
+    assert engine.search(SearchRequest(q="marché", tags=["sport"])).total == 1
+    now = list(gen_dir.glob(f"{CACHE_PREFIX}*"))
+    assert len(now) == 1 and now != saved  # the stale one is removed
+
+
+def _key(searcher):
+    reader = searcher.reader()
+    return (
+        facets_module.CACHE_FORMAT,
+        facets_module.INDEX_VERSION,
+        reader.generation(),
+        facets_module._segments_key(reader),
+    )
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "other key"])
+def test_a_damaged_facet_cache_file_is_ignored_and_rebuilt(tmp_path, damage):
+    _write(tmp_path / "src", _records(4, tag="Santé"))
+    store = IndexStore(tmp_path / "index")
+    Indexer(store).run([tmp_path / "src"])
+    Engine(tmp_path / "index")
+    (path,) = store.current_dir().glob(f"{CACHE_PREFIX}*")
+    raw = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(raw[: len(raw) // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"not a pickle at all")
+    else:
+        import pickle
+
+        saved = pickle.loads(raw)
+        saved["state"]["tags"] = (["autre"], *saved["state"]["tags"][1:])
+        saved["key"] = ("some", "other", "key")
+        path.write_bytes(pickle.dumps(saved))
+    engine = Engine(tmp_path / "index")
+    results = engine.search(SearchRequest(q="marché"))
+    assert results.total == 4
+    assert [(f["value"], f["count"]) for f in results.facets["tags"]] == [("sante", 4)]
+    assert FacetCache._load(path, _key(engine.refresh()[0])) is not None  # written again, whole
+
+
+def test_a_read_only_index_still_answers(tmp_path, monkeypatch):
+    _write(tmp_path / "src", _records(3))
+    store = IndexStore(tmp_path / "index")
+    Indexer(store).run([tmp_path / "src"])
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "read-only")
+
+    monkeypatch.setattr(facets_module.os, "replace", refuse)
+    engine = Engine(tmp_path / "index")
+    assert engine.search(SearchRequest(q="marché")).total == 3
+    assert not list(store.current_dir().glob(f"{CACHE_PREFIX}*"))
+    assert not list(store.current_dir().glob("*.tmp"))
