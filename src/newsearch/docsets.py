@@ -24,6 +24,14 @@ _BITS01 = bytes.maketrans(b"01", b"\x00\x01")
 
 def bits_of(docs, n: int) -> int:
     """Return the bitset of an iterable of document numbers below n."""
+    if not isinstance(docs, (list, tuple, range)) and not hasattr(docs, "__len__"):
+        docs = list(docs)
+    if len(docs) * 100 < n:
+        # Few documents: set bits in n/8 bytes (a 34,000-digit string costs 30-50 us whatever it holds).
+        raw = bytearray((n + 7) >> 3)
+        for d in docs:
+            raw[d >> 3] |= 1 << (d & 7)
+        return int.from_bytes(raw, "little")
     buf = bytearray(b"0") * n
     last = n - 1
     for d in docs:

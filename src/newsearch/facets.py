@@ -35,8 +35,9 @@ MAX_ORDINAL = 3_652_059  # date(9999, 12, 31); a missing value reads as the colu
 CACHE_FORMAT = 1
 CACHE_PREFIX = "facets-"
 CACHE_SUFFIX = ".pickle"
-# Below this share of the index, facets walk the matched articles; above it, they AND bitsets.
-WALK_SHARE = 16
+# Up to this many matched articles, facets walk their values (about 2 per article and field); beyond, they
+# AND bitsets, which is faster once the bitsets of the frequent values are built (they are kept per searcher).
+WALK_MAX_DOCS = 8192
 
 
 def _segments_key(reader) -> tuple:
@@ -128,7 +129,7 @@ class ValueIndex:
 
     def counts(self, matched: DocSet, n: int, size: int | None) -> Counter:
         """Return {value: count} over the matched documents: at least the `size` most frequent (all if None)."""
-        if len(matched) * WALK_SHARE <= n or size is None:
+        if len(matched) <= WALK_MAX_DOCS or size is None:
             offsets, vals = self.doc_offsets, self.doc_vals
             docs = matched.docs
             slices = map(slice, map(offsets.__getitem__, docs), map(offsets.__getitem__, (d + 1 for d in docs)))
@@ -409,7 +410,7 @@ class FacetCache:
 
     def count_months(self, matched: DocSet) -> Counter:
         """Return {year * 12 + month - 1: matched articles of that month}."""
-        if len(matched) * WALK_SHARE <= self.n:
+        if len(matched) <= WALK_MAX_DOCS:
             counts = Counter(map(self.doc_month.__getitem__, matched.docs))
             counts.pop(0, None)
             return counts
