@@ -191,3 +191,13 @@ def test_a_read_only_index_still_answers(tmp_path, monkeypatch):
     assert engine.search(SearchRequest(q="marché")).total == 3
     assert not list(store.current_dir().glob(f"{CACHE_PREFIX}*"))
     assert not list(store.current_dir().glob("*.tmp"))
+
+
+@pytest.mark.parametrize("word", ["comune", "medecin", "incendei", "xyzzy", "e"])
+def test_terms_within_equals_whooshs(engine, word):
+    searcher, _ = engine.refresh()
+    cache = LeafCache(searcher)
+    for maxdist in (1, 2):
+        expected = list(searcher.reader().terms_within("body", word, maxdist, prefix=1))
+        assert list(cache.terms_within("body", word, maxdist, prefix=1)) == expected
+        assert list(cache.terms_within("body", word, maxdist, prefix=1)) == expected  # from the cache

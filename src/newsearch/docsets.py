@@ -18,6 +18,7 @@ from itertools import compress
 
 from whoosh import query as wq
 from whoosh.collectors import TimeLimit
+from whoosh.support.levenshtein import distance
 
 _BITS01 = bytes.maketrans(b"01", b"\x00\x01")
 
@@ -92,6 +93,24 @@ class LeafCache:
         self._leaves: OrderedDict = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
+        self._prefixes: dict[tuple[str, str], list[str]] = {}
+
+    def terms_within(self, fieldname: str, text: str, maxdist: int, prefix: int = 0):
+        """Yield the terms within maxdist Damerau-Levenshtein edits of text, as Whoosh's reader.terms_within
+        (same terms, same order), with each prefix's term list read once per searcher and words whose
+        length alone rules them out skipped before the distance is computed."""
+        key = (fieldname, text[:prefix])
+        words = self._prefixes.get(key)
+        if words is None:
+            reader = self.searcher.reader()
+            field = reader.schema[fieldname]
+            words = [field.from_bytes(b) for b in reader.expand_prefix(fieldname, text[:prefix])]
+            with self._lock:
+                self._prefixes[key] = words
+        size = len(text)
+        for word in words:
+            if abs(len(word) - size) <= maxdist and distance(word, text, limit=maxdist) <= maxdist:
+                yield word
 
     def scores(self, q, deadline: float | None = None) -> dict[int, float]:
         """Return {docnum: score} of every document q matches, scored as Whoosh scores it."""

@@ -695,7 +695,7 @@ class Engine:
                 out.append(token)
                 continue
             best = None
-            for candidate in reader.terms_within("body", term, 2 if len(term) > 5 else 1, prefix=1):
+            for candidate in self._leaves.terms_within("body", term, 2 if len(term) > 5 else 1, prefix=1):
                 freq = reader.doc_frequency("body", candidate)
                 if best is None or freq > best[0]:
                     best = (freq, candidate)
