@@ -35,9 +35,16 @@ MAX_ORDINAL = 3_652_059  # date(9999, 12, 31); a missing value reads as the colu
 CACHE_FORMAT = 1
 CACHE_PREFIX = "facets-"
 CACHE_SUFFIX = ".pickle"
-# Up to this many matched articles, facets walk their values (about 2 per article and field); beyond, they
-# AND bitsets, which is faster once the bitsets of the frequent values are built (they are kept per searcher).
-WALK_MAX_DOCS = 8192
+# Facets either walk the matched articles' values (about 2 per article and field), or AND each value's bitset
+# with the matched set, values by decreasing frequency until none can reach the top. Bitsets are built on
+# first use and kept per searcher: the cheaper way is chosen from these costs (microseconds, measured on the
+# full corpus), so that a one-shot query walks and a server, once its frequent bitsets exist, ANDs them.
+WALK_US_PER_DOC = 0.55
+AND_US_PER_VALUE = 1.5
+# Building a bitset costs ~60 us; it is counted at 1/8, as later queries of the same searcher reuse it.
+BUILD_US_PER_VALUE = 60.0 / 8
+# "walk" or "bits" forces one way (tests).
+FORCE: str | None = None
 
 
 def _segments_key(reader) -> tuple:
@@ -70,6 +77,7 @@ class ValueIndex:
         self.doc_offsets: array = doc_offsets
         self.doc_vals: array = doc_vals
         self._bits: dict[int, int] = {}
+        self._built = 0  # values 0.._built-1 have their bitset
 
     @classmethod
     def build(cls, docs_of: dict[str, list[int]], n: int) -> ValueIndex:
@@ -127,9 +135,25 @@ class ValueIndex:
         i = self.index.get(name)
         return 0 if i is None else self.bits_at(i, n)
 
+    def _prefer_walk(self, matched: int, n: int, size: int | None) -> bool:
+        if FORCE is not None or size is None or not self.names:
+            return FORCE != "bits" or size is None
+        # Values a bitset scan would try if values were spread evenly: those whose frequency, scaled to the
+        # matched share, reaches that of the size-th value.
+        bound = self.df(min(size, len(self.names)) - 1) * matched / max(1, n)
+        end = bisect.bisect_right(self._neg_df, -bound)
+        while self._built < len(self.names) and self._built in self._bits:
+            self._built += 1
+        cost = end * AND_US_PER_VALUE + max(0, end - self._built) * BUILD_US_PER_VALUE
+        return matched * WALK_US_PER_DOC <= cost
+
+    @cached_property
+    def _neg_df(self) -> list[int]:
+        return [-self.df(i) for i in range(len(self.names))]
+
     def counts(self, matched: DocSet, n: int, size: int | None) -> Counter:
         """Return {value: count} over the matched documents: at least the `size` most frequent (all if None)."""
-        if len(matched) <= WALK_MAX_DOCS or size is None:
+        if self._prefer_walk(len(matched), n, size):
             offsets, vals = self.doc_offsets, self.doc_vals
             docs = matched.docs
             slices = map(slice, map(offsets.__getitem__, docs), map(offsets.__getitem__, (d + 1 for d in docs)))
@@ -410,7 +434,13 @@ class FacetCache:
 
     def count_months(self, matched: DocSet) -> Counter:
         """Return {year * 12 + month - 1: matched articles of that month}."""
-        if len(matched) <= WALK_MAX_DOCS:
+        if FORCE is None:
+            unbuilt = len(self._months) - len(self._month_bits)
+            cost = len(self._months) * AND_US_PER_VALUE + unbuilt * BUILD_US_PER_VALUE
+            walk = len(matched) * WALK_US_PER_DOC / 4 <= cost  # one value per article, not four fields of them
+        else:
+            walk = FORCE == "walk"
+        if walk:
             counts = Counter(map(self.doc_month.__getitem__, matched.docs))
             counts.pop(0, None)
             return counts
