@@ -11,10 +11,12 @@ union tree, document by document through every branch, was most of a search's ti
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 from collections import OrderedDict
 from itertools import compress
+from operator import add
 
 from whoosh import query as wq
 from whoosh.collectors import TimeLimit
@@ -38,6 +40,21 @@ def bits_of(docs, n: int) -> int:
     for d in docs:
         buf[last - d] = 49  # "1"
     return int(buf, 2) if n else 0
+
+
+def top_keys(scores: dict, k: int, key=None) -> list:
+    """Return the k keys of highest value (of highest key(d) if given), ties by lowest key, best first."""
+    values = scores.values() if key is None else map(key, scores)
+    if len(scores) > k:
+        # The k-th best value, then only the keys reaching it, selected in C: no Python call per entry.
+        threshold = heapq.nlargest(k, values)[-1]
+        values = scores.values() if key is None else map(key, scores)
+        keys = list(compress(scores, map(threshold.__le__, values)))
+    else:
+        keys = list(scores)
+    value = scores.__getitem__ if key is None else key
+    keys.sort(key=lambda d: (-value(d), d))
+    return keys[:k]
 
 
 def docs_of(bits: int) -> list[int]:
@@ -84,10 +101,14 @@ class DocSet:
 # --- exact matching from cached leaves -----------------------------------------------------------------
 
 
+# About 100 bytes each (a dict entry, its int and float): up to ~200 MB, reached only on a 10x index.
+MAX_ENTRIES = 2_000_000
+
+
 class LeafCache:
     """Per-searcher cache of each leaf query's {docnum: score}, least recently used dropped first."""
 
-    def __init__(self, searcher, max_entries: int = 600_000):
+    def __init__(self, searcher, max_entries: int = MAX_ENTRIES):
         self.searcher = searcher
         self.max_entries = max_entries
         self._leaves: OrderedDict = OrderedDict()
@@ -158,6 +179,7 @@ class LeafCache:
             if not out:
                 out = dict(part)
                 continue
+            # A plain loop: measured 2x faster than set intersection + dict.update with C maps (france, 10x).
             get = out.get
             for d, s in part.items():
                 prev = get(d)
@@ -172,11 +194,14 @@ class LeafCache:
             return self._leaf(wq.And(subs), deadline)
         parts = [self._eval(s, deadline) for s in positives]
         parts.sort(key=len)
-        smallest = parts[0]
-        out = {}
-        for d in smallest:
-            if all(d in p for p in parts[1:]):
-                out[d] = sum(p[d] for p in parts)
+        common = parts[0].keys()
+        for p in parts[1:]:
+            common = common & p.keys()
+        # Summed in the order of sum(p[d] for p in parts), by C calls only.
+        sums = map(parts[0].__getitem__, common)
+        for p in parts[1:]:
+            sums = map(add, sums, map(p.__getitem__, common))
+        out = dict(zip(common, sums, strict=True))
         for neg in negatives:
             if not out:
                 break

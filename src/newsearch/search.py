@@ -16,7 +16,7 @@ from whoosh.collectors import TimeLimit
 from . import rerank
 from .analysis import analyze, fold, iter_words, normalize_word, strip_elision
 from .dates import bucket_label, ordinal_to_date, parse_bound
-from .docsets import DocSet, LeafCache
+from .docsets import DocSet, LeafCache, top_keys
 from .errors import NewsearchError, NotFoundError, QueryError
 from .facets import FacetCache, month_histogram
 from .parse import tag_key
@@ -590,18 +590,17 @@ class Engine:
             every = self._leaves.scores(q, deadline)
         except TimeLimit:
             raise QueryError("query too costly: it took longer than the time limit; make it more specific") from None
-        keep = DocSet(allowed)
-        found = [d for d in every if d in keep]
-        found.sort()
-        matched = DocSet(cache.bits_of(found), found)
+        found = cache.bits_of(every)
+        matched = DocSet(found & allowed)
+        if matched.bits != found:  # filters left some out: keep the scores of the others
+            every = {d: every[d] for d in matched.docs}
         if request.sort == "date":
             # Newest first, ties by docnum, as Whoosh's sort on the ts column.
-            stamps = cache.doc_ts_array
-            docs = heapq.nsmallest(wanted, found, key=lambda d: (-stamps[d], d))
-            return docs, {}, len(found), matched
+            docs = top_keys(every, wanted, key=cache.doc_ts_array.__getitem__)
+            return docs, {}, len(every), matched
         # Highest score first, ties by docnum, as Whoosh's top collector.
-        docs = heapq.nsmallest(wanted, found, key=lambda d: (-every[d], d))
-        return docs, {d: every[d] for d in docs}, len(found), matched
+        docs = top_keys(every, wanted)
+        return docs, {d: every[d] for d in docs}, len(every), matched
 
     @staticmethod
     def _browse(searcher, cache, allowed: int, request, wanted):
