@@ -40,9 +40,21 @@ CACHE_SUFFIX = ".pickle"
 # first use and kept per searcher: the cheaper way is chosen from these costs (microseconds, measured on the
 # full corpus), so that a one-shot query walks and a server, once its frequent bitsets exist, ANDs them.
 WALK_US_PER_DOC = 0.55
-AND_US_PER_VALUE = 1.5
-# Building a bitset costs ~60 us; it is counted at 1/8, as later queries of the same searcher reuse it.
-BUILD_US_PER_VALUE = 60.0 / 8
+
+
+def and_us(n: int) -> float:
+    """Microseconds to AND and popcount two bitsets of n documents (1.6 on the full corpus, 12 at 10x)."""
+    return 0.5 + n / 30_000
+
+
+def build_us(n: int) -> float:
+    """Microseconds to build one value's bitset (about 40 on the full corpus, 190 at 10x)."""
+    return 20 + n / 2_000
+
+
+# Later queries of the same searcher reuse a built bitset: from its second query on, a searcher counts the
+# building at 1/8 (the first query, all a one-shot CLI run makes, counts it whole).
+REUSE = 8
 # "walk" or "bits" forces one way (tests).
 FORCE: str | None = None
 
@@ -135,7 +147,7 @@ class ValueIndex:
         i = self.index.get(name)
         return 0 if i is None else self.bits_at(i, n)
 
-    def _prefer_walk(self, matched: int, n: int, size: int | None) -> bool:
+    def _prefer_walk(self, matched: int, n: int, size: int | None, reuse: int) -> bool:
         if FORCE is not None or size is None or not self.names:
             return FORCE != "bits" or size is None
         # Values a bitset scan would try if values were spread evenly: those whose frequency, scaled to the
@@ -144,16 +156,16 @@ class ValueIndex:
         end = bisect.bisect_right(self._neg_df, -bound)
         while self._built < len(self.names) and self._built in self._bits:
             self._built += 1
-        cost = end * AND_US_PER_VALUE + max(0, end - self._built) * BUILD_US_PER_VALUE
+        cost = end * and_us(n) + max(0, end - self._built) * build_us(n) / reuse
         return matched * WALK_US_PER_DOC <= cost
 
     @cached_property
     def _neg_df(self) -> list[int]:
         return [-self.df(i) for i in range(len(self.names))]
 
-    def counts(self, matched: DocSet, n: int, size: int | None) -> Counter:
+    def counts(self, matched: DocSet, n: int, size: int | None, reuse: int = REUSE) -> Counter:
         """Return {value: count} over the matched documents: at least the `size` most frequent (all if None)."""
-        if self._prefer_walk(len(matched), n, size):
+        if self._prefer_walk(len(matched), n, size, reuse):
             offsets, vals = self.doc_offsets, self.doc_vals
             docs = matched.docs
             slices = map(slice, map(offsets.__getitem__, docs), map(offsets.__getitem__, (d + 1 for d in docs)))
@@ -363,6 +375,7 @@ class FacetCache:
         self.cluster_members: dict[int, list[int]] = state["clusters"]
         self.cluster_of: dict[int, int] = {d: rep for rep, ds in self.cluster_members.items() for d in ds}
         self._month_bits: dict[int, int] = {}
+        self._reuse = 1  # see REUSE
         assert len(self.doc_day_array) == n
 
     # -- filters ------------------------------------------------------------------------------------
@@ -416,12 +429,16 @@ class FacetCache:
 
     # -- counting ---------------------------------------------------------------------------------
 
+    def counted(self) -> None:
+        """Note that a search's facets were counted (bitsets built from now on serve later searches)."""
+        self._reuse = REUSE
+
     def count_tags(self, matched: DocSet, size: int | None) -> Counter:
-        return self.tags.counts(matched, self.n, size)
+        return self.tags.counts(matched, self.n, size, self._reuse)
 
     def count_entities(self, field_name: str, matched: DocSet, size: int | None) -> Counter:
         values = self.entities.get(field_name)
-        return values.counts(matched, self.n, size) if values is not None else Counter()
+        return values.counts(matched, self.n, size, self._reuse) if values is not None else Counter()
 
     def count_sections(self, matched: DocSet) -> Counter:
         bits = matched.bits
@@ -436,7 +453,7 @@ class FacetCache:
         """Return {year * 12 + month - 1: matched articles of that month}."""
         if FORCE is None:
             unbuilt = len(self._months) - len(self._month_bits)
-            cost = len(self._months) * AND_US_PER_VALUE + unbuilt * BUILD_US_PER_VALUE
+            cost = len(self._months) * and_us(self.n) + unbuilt * build_us(self.n) / self._reuse
             walk = len(matched) * WALK_US_PER_DOC / 4 <= cost  # one value per article, not four fields of them
         else:
             walk = FORCE == "walk"
@@ -454,7 +471,7 @@ class FacetCache:
 
     @cached_property
     def _months(self) -> list[int]:
-        return sorted(set(self.doc_month[d] for d in self.by_day_docs))
+        return sorted(set(self.doc_month) - {0})
 
     def _bits_of_month(self, month: int) -> int:
         bits = self._month_bits.get(month)

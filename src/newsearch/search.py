@@ -639,6 +639,7 @@ class Engine:
         for field_name, key in ENTITY_FIELDS.items():
             counts = cache.count_entities(field_name, matched, ENTITY_FACET_SIZE)
             facets[key] = _ranked(counts, {}, ENTITY_FACET_SIZE)
+        cache.counted()
         return facets
 
     # -- single articles ------------------------------------------------------------------------
