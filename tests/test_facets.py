@@ -8,6 +8,7 @@ import random
 from collections import Counter
 
 import pytest
+from whoosh import query as wq
 from whoosh.collectors import UnlimitedCollector
 
 from newsearch import facets as facets_module
@@ -201,3 +202,27 @@ def test_terms_within_equals_whooshs(engine, word):
         expected = list(searcher.reader().terms_within("body", word, maxdist, prefix=1))
         assert list(cache.terms_within("body", word, maxdist, prefix=1)) == expected
         assert list(cache.terms_within("body", word, maxdist, prefix=1)) == expected  # from the cache
+
+
+def test_term_leaves_walked_by_blocks_equal_the_matchers_walk_exactly(tmp_path, monkeypatch):
+    from newsearch import docsets
+
+    records = _records(300)
+    _write(tmp_path / "src", records)
+    store = IndexStore(tmp_path / "index")
+    Indexer(store, batch_size=100).run([tmp_path / "src"])
+    # A changed article: its old version is deleted from its segment (postings skip deleted documents).
+    records[5]["body"] += " Une phrase de plus sur le marché couvert."
+    _write(tmp_path / "src", records)
+    Indexer(store).run([tmp_path / "src"])
+    searcher, _ = Engine(tmp_path / "index").refresh()
+    assert searcher.reader().has_deletions()
+    queries = [wq.Term(f, t, boost=b) for f, t in (("body", "march"), ("title", "march"), ("body", "couvert"))
+               for b in (1.0, 1.2)]  # fmt: skip
+    fast = LeafCache(searcher)
+    fast_results = [fast.scores(q) for q in queries]
+    monkeypatch.setattr(docsets.LeafCache, "_term_blocks", lambda *args: False)
+    slow = LeafCache(searcher)
+    for q, found in zip(queries, fast_results, strict=True):
+        assert found == slow.scores(q), q  # the same floats, not only close ones
+        assert found
