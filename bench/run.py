@@ -1,6 +1,7 @@
 """Speed and scale benchmark (issue 6): indexing, search latency, CLI start-up, 10x scale, a plain-Whoosh baseline.
 
 Usage: python bench/run.py [--quick] [--skip-scale | --only-scale] [--index-dir DIR] [--markdown] [--rounds N]
+                           [--scale-index-dir DIR]
                            [--src REV] [--json PATH] [--skip-baseline] [--rebuild-scale] [--no-memory-check]
        python bench/run.py --report RUN.json [RUN.json…] [--markdown]      (print saved results again)
 
@@ -8,7 +9,9 @@ Usage: python bench/run.py [--quick] [--skip-scale | --only-scale] [--index-dir 
 (bench/data/scale10-index, built from bench/data/scale10.jsonl.gz made by bench/make_scale.py) took 53 minutes
 and 19.6 GB of RAM to build (the indexer holds a whole file in memory); it is kept with its measurements in
 bench/data/scale10-index.json and reused while the index version and the corpus file are unchanged, and it is
-not built when it would not fit in the available RAM (less 2 GB for other jobs). Everything else is measured
+not built when it would not fit in the available RAM (less 2 GB for other jobs). --scale-index-dir DIR measures
+10x search on another index instead, e.g. a replica made in two minutes by bench/replicate_index.py (the full
+index listed 10 times: latency only, not indexing). Everything else is measured
 afresh each run: the full corpus is indexed in a child process (wall and CPU time, peak RSS from wait4), then
 searched through the Python API (one Engine), /api/search over loopback (`newsearch serve` in a child process),
 and the CLI (one-shot and --batch); then searched while a `newsearch index` job commits into the same index;
@@ -302,6 +305,21 @@ def ensure_scale_index(rebuild: bool = False, memory_check: bool = True) -> dict
     SCALE_META.write_text(json.dumps(meta, indent=1))
     meta["reused"] = False
     return meta
+
+
+def describe_index(index_dir: Path) -> dict:
+    """What the report says about a 10x index given with --scale-index-dir."""
+    from newsearch.store import IndexStore
+
+    reader = IndexStore(index_dir).open().reader()
+    info = {"documents": reader.doc_count(), "reused": True, "built": f"another run ({index_dir})"}
+    reader.close()
+    replica = index_dir / "replica.json"
+    if replica.is_file():
+        meta = json.loads(replica.read_text())
+        info["built"] = f"bench/replicate_index.py ({meta['times']}x {meta['source']}, {meta['made']})"
+        info["replica"] = meta
+    return info
 
 
 # --- searching -----------------------------------------------------------------------------------
@@ -703,7 +721,12 @@ def header_lines(res: dict, markdown: bool) -> str:
     if res.get("scale_skipped"):
         lines.append("10×: " + res["scale_skipped"])
     sc = res.get("scale_index")
-    if sc:
+    if sc and sc.get("replica"):
+        lines.append(
+            f"10× index ({sc['documents']:,} documents): a replica made by {sc['built']}, the full index listed "
+            f"{sc['replica']['times']} times; search latency only"
+        )
+    elif sc:
         how = "reused from" if sc.get("reused") else "built in"
         lines.append(
             f"10× index ({sc['documents']:,} articles) {how} run of {sc['built']} (load before {sc.get('load_before')})"
@@ -743,6 +766,11 @@ def main() -> None:
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--only-scale", action="store_true", help="only the 10x measurements")
     parser.add_argument("--rebuild-scale", action="store_true", help="rebuild the 10x index even if it is current")
+    parser.add_argument(
+        "--scale-index-dir",
+        type=Path,
+        help="measure 10x search on this index (e.g. one made by bench/replicate_index.py) instead of the built one",
+    )
     parser.add_argument(
         "--no-memory-check",
         action="store_true",
@@ -813,7 +841,11 @@ def main() -> None:
         if baseline:
             step("baseline_index", index_baseline, args.corpus, BASELINE_INDEX)
             step("baseline_api", measure_baseline_search, BASELINE_INDEX, args.rounds)
-    if scale or args.only_scale:
+    if args.scale_index_dir:
+        res["scale_index"] = describe_index(args.scale_index_dir)
+        step("scale_api", measure_engine, args.scale_index_dir, max(5, args.rounds // 2))
+        step("scale_cli", measure_cli, args.scale_index_dir, runs=3)
+    elif scale or args.only_scale:
         try:
             step("scale_index", ensure_scale_index, rebuild=args.rebuild_scale, memory_check=not args.no_memory_check)
         except ScaleSkipped as exc:
