@@ -226,3 +226,22 @@ def test_term_leaves_walked_by_blocks_equal_the_matchers_walk_exactly(tmp_path, 
     for q, found in zip(queries, fast_results, strict=True):
         assert found == slow.scores(q), q  # the same floats, not only close ones
         assert found
+
+
+def test_facet_postings_read_in_order_equal_the_public_api(tmp_path, monkeypatch):
+    records = _records(300)
+    for i, r in enumerate(records):
+        r["tags"] = [f"Tag {i % 7}", f"Rare {i}"]  # one-article values too
+    _write(tmp_path / "src", records)
+    store = IndexStore(tmp_path / "index")
+    Indexer(store, batch_size=100).run([tmp_path / "src"])
+    records[5]["tags"] = ["Tag 1"]  # a changed article: its old version is deleted
+    _write(tmp_path / "src", records)
+    Indexer(store).run([tmp_path / "src"])
+    searcher, cache = Engine(tmp_path / "index").refresh()
+    assert searcher.reader().has_deletions()
+    articles = set(cache.articles)
+    fast = FacetCache._postings(searcher.reader(), "tag", articles)
+    monkeypatch.setattr(facets_module, "_segment_postings", lambda sub, field: None)
+    assert fast == FacetCache._postings(searcher.reader(), "tag", articles)
+    assert "rare 5" not in fast and "rare 6" in fast and len(fast["tag 1"]) == 43 + 1

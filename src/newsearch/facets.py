@@ -66,6 +66,42 @@ def _segments_key(reader) -> tuple:
     )
 
 
+def _segment_postings(sub, field_name: str):
+    """Yield (value bytes, docnums) of every value of a field in one segment, deleted documents left out, or
+    return None when the segment is not Whoosh 3's.
+
+    reader.postings() looks each value up in the terms hash and wraps a matcher around it: 28,000 values
+    took ~1 s. Here the terms are read in order with their term infos; postings of one document are inlined
+    in the term info, longer ones are read block by block.
+    """
+    try:
+        terms, codec = sub._terms, sub._codec
+        postfile, items = terms._postfile, terms.items_from(field_name, b"")
+    except AttributeError:
+        return None
+    fmt = sub.schema[field_name].format
+    deleted = sub.deleted_docs_set if sub.has_deletions() else None
+
+    def values():
+        for (fname, raw), info in items:
+            if fname != field_name:
+                break
+            if info.is_inlined():
+                ids = list(info.inlined_postings()[0])
+            else:
+                m = codec.postings_reader(postfile, info, fmt, term=(fname, raw))
+                ids = []
+                while m.is_active():
+                    if m._ids is None:
+                        m._read_ids()
+                    ids.extend(m._ids[m._i : m._blocklength])
+                    m._i = m._blocklength - 1
+                    m.next()
+            yield raw, [d for d in ids if d not in deleted] if deleted else ids
+
+    return values()
+
+
 def _clusters_stamp(gen_dir: Path | None) -> tuple:
     if gen_dir is None:
         return ()
@@ -259,8 +295,11 @@ class FacetCache:
             return out
         leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
         for sub, offset in leaves:
-            for raw in sub.lexicon(field_name):
-                docs = [d + offset for d in sub.postings(field_name, raw).all_ids()]
+            values = _segment_postings(sub, field_name)
+            if values is None:  # not a Whoosh 3 segment: the public API, one lookup per value
+                values = ((raw, list(sub.postings(field_name, raw).all_ids())) for raw in sub.lexicon(field_name))
+            for raw, local in values:
+                docs = [d + offset for d in local]
                 docs = [d for d in docs if d in articles]
                 if docs:
                     out.setdefault(raw.decode("utf-8"), []).extend(docs)
