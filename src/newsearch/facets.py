@@ -22,7 +22,7 @@ from array import array
 from collections import Counter
 from datetime import date
 from functools import cached_property
-from itertools import chain
+from itertools import accumulate, chain, repeat
 from pathlib import Path
 
 from .clusters import CLUSTERS_FILE, load_clusters
@@ -102,6 +102,15 @@ def _segment_postings(sub, field_name: str):
     return values()
 
 
+def _column_values(reader, field_name: str, n: int) -> list:
+    """Every document's value of a column, read in one pass (not one lookup per document)."""
+    values = list(reader.column_reader(field_name))
+    if len(values) != n:  # not expected; index each document as before
+        column = reader.column_reader(field_name)
+        values = [column[d] for d in range(n)]
+    return values
+
+
 def _clusters_stamp(gen_dir: Path | None) -> tuple:
     if gen_dir is None:
         return ()
@@ -130,18 +139,19 @@ class ValueIndex:
     @classmethod
     def build(cls, docs_of: dict[str, list[int]], n: int) -> ValueIndex:
         names = sorted(docs_of, key=lambda name: (-len(docs_of[name]), name))
-        post_offsets, post_docs = array("I", [0]), array("I")
-        per_doc: list[list[int]] = [[] for _ in range(n)]
+        post_offsets, post_docs, post_vals = array("I", [0]), array("I"), array("I")
         for i, name in enumerate(names):
             docs = docs_of[name]
             post_docs.extend(docs)
+            post_vals.extend(repeat(i, len(docs)))
             post_offsets.append(len(post_docs))
-            for d in docs:
-                per_doc[d].append(i)
-        doc_offsets, doc_vals = array("I", [0]), array("I")
-        for vals in per_doc:
-            doc_vals.extend(vals)
-            doc_offsets.append(len(doc_vals))
+        # The same postings grouped by document (a stable sort keeps each document's values in order), with
+        # C-level calls only: a Python loop per posting took 1 s of the 10x build.
+        by_doc = sorted(range(len(post_docs)), key=post_docs.__getitem__)
+        doc_vals = array("I", map(post_vals.__getitem__, by_doc))
+        per_doc = Counter(post_docs)
+        doc_offsets = array("I", [0])
+        doc_offsets.extend(accumulate(map(per_doc.get, range(n), repeat(0))))
         return cls(names, post_offsets, post_docs, doc_offsets, doc_vals)
 
     def state(self) -> tuple:
@@ -330,16 +340,20 @@ class FacetCache:
         doc_day = array("i", bytes(4 * n))
         doc_month = array("i", bytes(4 * n))
         if reader.has_column("day"):
-            days = reader.column_reader("day")
+            days = _column_values(reader, "day", n)
+            month_of: dict[int, int] = {}
             for d in article_list:
                 day = days[d]
                 if 0 < day <= MAX_ORDINAL:
                     doc_day[d] = day
-                    moment = ordinal_to_date(day)
-                    doc_month[d] = moment.year * 12 + moment.month - 1
-        stamps = reader.column_reader("ts") if reader.has_column("ts") else None
+                    month = month_of.get(day)
+                    if month is None:
+                        moment = ordinal_to_date(day)
+                        month = month_of[day] = moment.year * 12 + moment.month - 1
+                    doc_month[d] = month
         doc_ts = array("q", bytes(8 * n))
-        if stamps is not None:
+        if reader.has_column("ts"):
+            stamps = _column_values(reader, "ts", n)
             for d in article_list:
                 try:
                     doc_ts[d] = stamps[d]
@@ -376,7 +390,7 @@ class FacetCache:
         members_of: dict[int, list[int]] = {}
         if clusters:
             reader = searcher.reader()
-            ids = reader.column_reader("id") if reader.has_column("id") else None
+            ids = _column_values(reader, "id", reader.doc_count_all()) if reader.has_column("id") else None
             if ids is not None:
                 docnum_of = {}
                 for d in articles:
