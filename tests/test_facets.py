@@ -245,3 +245,17 @@ def test_facet_postings_read_in_order_equal_the_public_api(tmp_path, monkeypatch
     monkeypatch.setattr(facets_module, "_segment_postings", lambda sub, field: None)
     assert fast == FacetCache._postings(searcher.reader(), "tag", articles)
     assert "rare 5" not in fast and "rare 6" in fast and len(fast["tag 1"]) == 43 + 1
+
+
+@pytest.mark.parametrize("way", [None, "bits"])
+def test_bitsets_kept_stay_within_their_budget(engine, monkeypatch, way):
+    q = "commune OR prix OR école"
+    searcher, cache = engine.refresh()
+    expected = engine.search(SearchRequest(q=q, synonyms=False)).facets
+    matched = set(searcher.docs_for_query(parse_query(q, searcher.schema))) & set(cache.articles)
+    monkeypatch.setattr(facets_module, "BITSET_BYTES", 3 * (cache.n // 8 + 32))
+    monkeypatch.setattr(facets_module, "FORCE", way)
+    fresh = FacetCache(searcher, None)
+    for _ in range(3):  # a searcher's later searches count building bitsets at less
+        assert Engine._facets(fresh, DocSet(cache.bits_of(sorted(matched)))) == expected
+    assert all(len(v._bits) <= 3 for v in (fresh.tags, *fresh.entities.values()))

@@ -55,6 +55,8 @@ def build_us(n: int) -> float:
 # Later queries of the same searcher reuse a built bitset: from its second query on, a searcher counts the
 # building at 1/8 (the first query, all a one-shot CLI run makes, counts it whole).
 REUSE = 8
+# Bitsets kept per field and searcher, at most (n/8 bytes each: 4 KB on the full corpus, 42 KB at 10x).
+BITSET_BYTES = 16 << 20
 # "walk" or "bits" forces one way (tests).
 FORCE: str | None = None
 
@@ -186,7 +188,9 @@ class ValueIndex:
     def bits_at(self, i: int, n: int) -> int:
         bits = self._bits.get(i)
         if bits is None:
-            bits = self._bits[i] = bits_of(self.docs(i), n)
+            bits = bits_of(self.docs(i), n)
+            if (len(self._bits) + 1) * (n // 8 + 32) <= BITSET_BYTES:
+                self._bits[i] = bits
         return bits
 
     def bits(self, name: str, n: int) -> int:
@@ -202,6 +206,8 @@ class ValueIndex:
         end = bisect.bisect_right(self._neg_df, -bound)
         while self._built < len(self.names) and self._built in self._bits:
             self._built += 1
+        if max(end, len(self._bits)) * (n // 8 + 32) > BITSET_BYTES:
+            return True  # the bitsets would not all be kept
         cost = end * and_us(n) + max(0, end - self._built) * build_us(n) / reuse
         return matched * WALK_US_PER_DOC <= cost
 
