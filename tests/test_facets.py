@@ -259,3 +259,16 @@ def test_bitsets_kept_stay_within_their_budget(engine, monkeypatch, way):
     for _ in range(3):  # a searcher's later searches count building bitsets at less
         assert Engine._facets(fresh, DocSet(cache.bits_of(sorted(matched)))) == expected
     assert all(len(v._bits) <= 3 for v in (fresh.tags, *fresh.entities.values()))
+
+
+def test_a_request_on_an_older_searcher_does_not_use_a_newer_leaf_cache(tmp_path):
+    _write(tmp_path / "src", _records(5))
+    store = IndexStore(tmp_path / "index")
+    Indexer(store).run([tmp_path / "src"])
+    engine = Engine(tmp_path / "index")
+    old_searcher, _ = engine.refresh()
+    _write(tmp_path / "src2", [{"id": "new", "title": "Marché neuf", "body": "Le marché neuf."}])
+    Indexer(store).run([tmp_path / "src2"])
+    engine.refresh()  # another thread picked up the commit
+    assert engine._leaves_of(old_searcher).searcher is old_searcher
+    assert engine._leaves_of(engine.refresh()[0]) is engine._leaves

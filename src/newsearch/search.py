@@ -401,6 +401,12 @@ class Engine:
                     self._leaves = LeafCache(fresh)
             return self._searcher, self._cache
 
+    def _leaves_of(self, searcher) -> LeafCache:
+        """The leaf cache of this searcher: another thread may have refreshed to a newer one meanwhile, whose
+        document numbers differ; such a request gets a cache of its own."""
+        leaves = self._leaves
+        return leaves if leaves is not None and leaves.searcher is searcher else LeafCache(searcher)
+
     @property
     def schema(self):
         """The index's schema."""
@@ -587,7 +593,7 @@ class Engine:
         # them all (Whoosh's pruning collector undercounted), and the top hits are taken from them.
         deadline = time.monotonic() + self.time_limit if self.time_limit else None
         try:
-            every = self._leaves.scores(q, deadline)
+            every = self._leaves_of(searcher).scores(q, deadline)
         except TimeLimit:
             raise QueryError("query too costly: it took longer than the time limit; make it more specific") from None
         found = cache.bits_of(every)
@@ -695,7 +701,8 @@ class Engine:
                 out.append(token)
                 continue
             best = None
-            for candidate in self._leaves.terms_within("body", term, 2 if len(term) > 5 else 1, prefix=1):
+            within = self._leaves_of(searcher).terms_within
+            for candidate in within("body", term, 2 if len(term) > 5 else 1, prefix=1):
                 freq = reader.doc_frequency("body", candidate)
                 if best is None or freq > best[0]:
                     best = (freq, candidate)
