@@ -272,3 +272,19 @@ def test_a_request_on_an_older_searcher_does_not_use_a_newer_leaf_cache(tmp_path
     engine.refresh()  # another thread picked up the commit
     assert engine._leaves_of(old_searcher).searcher is old_searcher
     assert engine._leaves_of(engine.refresh()[0]) is engine._leaves
+
+
+@pytest.mark.parametrize("span_days", [20, 400, 1100, 1200, 3000])
+def test_month_histogram_equals_date_histogram(span_days):
+    from datetime import date
+
+    from newsearch.facets import month_histogram
+
+    rng = random.Random(span_days)
+    start = date(2017, 3, 15).toordinal()
+    days = [start + rng.randrange(span_days) for _ in range(500)]
+    months = Counter()
+    for day in days:
+        moment = date.fromordinal(day)
+        months[moment.year * 12 + moment.month - 1] += 1
+    assert month_histogram(months) == date_histogram(days)
