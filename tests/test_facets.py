@@ -288,3 +288,15 @@ def test_month_histogram_equals_date_histogram(span_days):
         moment = date.fromordinal(day)
         months[moment.year * 12 + moment.month - 1] += 1
     assert month_histogram(months) == date_histogram(days)
+
+
+def test_snippet_words_equal_iter_words(examples_dir):
+    from newsearch.analysis import iter_words
+    from newsearch.search import _iter_words
+
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(examples_dir.rglob("*")) if p.is_file()]
+    texts.append("L'Europe, aujourd'hui : porte-parole du « Nord-Pas-de-Calais » et d’Île-de-France ; 3-2.")
+    assert len(texts) > 10
+    for text in texts:
+        for _ in range(2):  # analysed, then from the cache
+            assert [(s, e, tuple(f)) for s, e, f in iter_words(text)] == list(_iter_words(text))
