@@ -300,3 +300,34 @@ def test_snippet_words_equal_iter_words(examples_dir):
     for text in texts:
         for _ in range(2):  # analysed, then from the cache
             assert [(s, e, tuple(f)) for s, e, f in iter_words(text)] == list(_iter_words(text))
+
+
+def test_after_a_commit_only_new_segments_postings_are_read(tmp_path, monkeypatch):
+    _write(tmp_path / "src", _records(300))
+    store = IndexStore(tmp_path / "index")
+    Indexer(store, batch_size=100).run([tmp_path / "src"])
+    read = []
+    real = facets_module._segment_postings
+
+    def spy(sub, field_name):
+        read.append(sub.segment().segment_id())
+        return real(sub, field_name)
+
+    monkeypatch.setattr(facets_module, "_segment_postings", spy)
+    engine = Engine(tmp_path / "index")
+    first = set(read)
+    read.clear()
+    records = _records(300)
+    records[0]["tags"] = ["Culture"]  # changed: its old version, in a segment already read, is deleted
+    records.append({"id": "new", "title": "Marché neuf", "body": "Le marché.", "tags": ["Sport"]})
+    _write(tmp_path / "src", records)
+    Indexer(store).run([tmp_path / "src"])
+    results = engine.search(SearchRequest(q="marché"))
+    assert read and not set(read) & first  # the segments of the first reader came from the process cache
+    assert {f["value"]: f["count"] for f in results.facets["tags"]} == {"economie": 299, "sport": 1, "culture": 1}
+    # The same state as a build that reads every segment afresh.
+    searcher, cache = engine.refresh()
+    monkeypatch.setattr(facets_module, "_SEGMENTS", facets_module.OrderedDict())
+    fresh = FacetCache(searcher, None)
+    assert fresh.tags.state() == cache.tags.state()
+    assert all(fresh.entities[f].state() == cache.entities[f].state() for f in fresh.entities)

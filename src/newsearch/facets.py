@@ -18,8 +18,9 @@ import bisect
 import heapq
 import os
 import pickle
+import threading
 from array import array
-from collections import Counter
+from collections import Counter, OrderedDict
 from datetime import date
 from functools import cached_property
 from itertools import accumulate, chain, repeat
@@ -69,8 +70,8 @@ def _segments_key(reader) -> tuple:
 
 
 def _segment_postings(sub, field_name: str):
-    """Yield (value bytes, docnums) of every value of a field in one segment, deleted documents left out, or
-    return None when the segment is not Whoosh 3's.
+    """Yield (value bytes, docnums) of every value of a field in one segment, deleted documents included (the
+    caller keeps live articles only), or return None when the segment is not Whoosh 3's.
 
     reader.postings() looks each value up in the terms hash and wraps a matcher around it: 28,000 values
     took ~1 s. Here the terms are read in order with their term infos; postings of one document are inlined
@@ -82,7 +83,6 @@ def _segment_postings(sub, field_name: str):
     except AttributeError:
         return None
     fmt = sub.schema[field_name].format
-    deleted = sub.deleted_docs_set if sub.has_deletions() else None
 
     def values():
         for (fname, raw), info in items:
@@ -99,9 +99,38 @@ def _segment_postings(sub, field_name: str):
                     ids.extend(m._ids[m._i : m._blocklength])
                     m._i = m._blocklength - 1
                     m.next()
-            yield raw, [d for d in ids if d not in deleted] if deleted else ids
+            yield raw, ids
 
     return values()
+
+
+# A segment's postings never change (deletions are applied through the set of live articles): they are kept
+# per process, so that after a commit only the segments it wrote are read (a server during a reindex).
+_SEGMENTS: OrderedDict = OrderedDict()
+_SEGMENTS_LOCK = threading.Lock()
+SEGMENT_CACHE_ENTRIES = 512  # (segment, field) pairs
+
+
+def _cached_segment_postings(sub, field_name: str, where: str | None):
+    """Return [(value bytes, docnums array)] of a field in one segment, from the process cache when where (the
+    generation directory) is given; None when the segment is not Whoosh 3's."""
+    key = (where, sub.segment().segment_id(), field_name)
+    if where is not None:
+        with _SEGMENTS_LOCK:
+            found = _SEGMENTS.get(key)
+            if found is not None:
+                _SEGMENTS.move_to_end(key)
+                return found
+    values = _segment_postings(sub, field_name)
+    if values is None:
+        return None
+    found = [(raw, array("I", ids)) for raw, ids in values]
+    if where is not None:
+        with _SEGMENTS_LOCK:
+            _SEGMENTS[key] = found
+            while len(_SEGMENTS) > SEGMENT_CACHE_ENTRIES:
+                _SEGMENTS.popitem(last=False)
+    return found
 
 
 def _column_values(reader, field_name: str, n: int) -> list:
@@ -304,14 +333,14 @@ class FacetCache:
     # -- building from the index ---------------------------------------------------------------------
 
     @staticmethod
-    def _postings(reader, field_name: str, articles: set[int]) -> dict[str, list[int]]:
+    def _postings(reader, field_name: str, articles: set[int], where: str | None = None) -> dict[str, list[int]]:
         """Return {value: ascending article docnums} of a keyword field, read segment by segment."""
         out: dict[str, list[int]] = {}
         if field_name not in reader.schema:
             return out
         leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
         for sub, offset in leaves:
-            values = _segment_postings(sub, field_name)
+            values = _cached_segment_postings(sub, field_name, where)
             if values is None:  # not a Whoosh 3 segment: the public API, one lookup per value
                 values = ((raw, list(sub.postings(field_name, raw).all_ids())) for raw in sub.lexicon(field_name))
             for raw, local in values:
@@ -327,12 +356,15 @@ class FacetCache:
         article_list = sorted(searcher.document_numbers(kind=ARTICLE))
         articles = set(article_list)
         state: dict = {"articles": bits_of(article_list, n)}
-        state["tags"] = ValueIndex.build(self._postings(reader, "tag", articles), n).state()
-        state["entities"] = {f: ValueIndex.build(self._postings(reader, f, articles), n).state() for f in ENTITY_FIELDS}
+        where = str(self.path.parent) if self.path is not None else None
+        state["tags"] = ValueIndex.build(self._postings(reader, "tag", articles, where), n).state()
+        state["entities"] = {
+            f: ValueIndex.build(self._postings(reader, f, articles, where), n).state() for f in ENTITY_FIELDS
+        }
         # Sections are keyed like tags ("Santé" and "sante" are one), labelled by their most frequent spelling.
         sections: dict[str, set[int]] = {}
         spellings: dict[str, tuple[tuple[int, int], str]] = {}
-        for name, docs in self._postings(reader, "section", articles).items():
+        for name, docs in self._postings(reader, "section", articles, where).items():
             key = tag_key(name)
             if not key:
                 continue
