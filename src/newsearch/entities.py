@@ -198,6 +198,7 @@ def _elided(word: str) -> bool:
     return strip_elision(word) != word.replace("’", "'")
 
 
+@lru_cache(maxsize=200_000)
 def _core(word: str) -> str:
     """Return a word without elided article (l'Ukraine → Ukraine) or Arabic article (al-Assad → Assad)."""
     word = strip_elision(word)
@@ -264,7 +265,7 @@ def resources() -> Resources:
     return res
 
 
-@dataclass
+@dataclass(slots=True)
 class _Token:
     text: str
     start: int
