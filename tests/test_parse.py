@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -190,3 +191,43 @@ def test_glued_sentences_are_separated():
 
 def test_html_to_text_leaves_plain_text_alone():
     assert html_to_text("Le prix a augmenté de 3 < 5 %") == "Le prix a augmenté de 3 < 5 %"
+
+
+def test_big_jsonl_files_are_streamed_with_the_same_articles_and_errors(tmp_path, monkeypatch):
+    import gzip
+
+    from newsearch import parse
+
+    lines = [json.dumps({"id": "ok1", "title": "Un", "body": "x"}), "{not json", "[]", json.dumps({"id": "e"}), ""]
+    lines += [json.dumps({"id": "ok2", "title": "Deux", "body": "Déjà vu"}), "caf\xe9 sans guillemets"]
+    data = "\ufeff".encode() + "\n".join(lines[:-1]).encode() + b"\n" + lines[-1].encode("cp1252")
+    plain, packed = tmp_path / "f.jsonl", tmp_path / "g.jsonl.gz"
+    plain.write_bytes(data)
+    packed.write_bytes(gzip.compress(data))
+    monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
+    for path in (plain, packed):
+        assert parse.streamable(path)
+        errors = []
+        streamed = list(parse.iter_jsonl(path, errors))
+        whole = parse_file(path)
+        assert streamed == whole.articles and [a.id for a in streamed] == ["ok1", "ok2"]
+        assert errors == whole.errors and [where for where, _ in errors] == [f"{path}:{n}" for n in (2, 3, 4, 7)]
+        assert parse.file_digest(path) == hashlib.sha256(parse.read_bytes(path)).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "data, reason", [(b"\n \n", "empty file"), (b"{oops\n[]\n", "no readable article"), (b"\xff\xfe{\x00", None)]
+)
+def test_streamed_jsonl_refuses_what_the_whole_file_reader_refuses(tmp_path, monkeypatch, data, reason):
+    from newsearch import parse
+
+    monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(data)
+    if reason is None:  # UTF-16 cannot be cut at newlines: such a file is read whole
+        assert not parse.streamable(path)
+        return
+    with pytest.raises(ParseError, match=reason):
+        list(parse.iter_jsonl(path, []))
+    with pytest.raises(ParseError, match=reason):
+        parse_file(path)

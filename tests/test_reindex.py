@@ -512,3 +512,55 @@ def test_commit_is_flushed_before_the_toc_rename_and_the_directory_after(tmp_pat
     last_file_sync = max(i for i, e in enumerate(events[:switch]) if e[0] == "fsync" and e[1] != "DIR")
     assert ("fsync", "DIR") in events[last_file_sync:switch]  # the new entries are too
     assert events[switch + 1] == ("fsync", "DIR")  # and the rename, at once
+
+
+# --- big files: streamed, documents built and analysed by worker processes --------------------------
+
+
+def test_streamed_file_with_documents_built_by_workers(tmp_path, write_files, monkeypatch):
+    from newsearch import parse
+
+    words = ["marché", "musée", "théâtre", "récolte", "hôpital"]
+    records = [rec(i, words[i % 5]) for i in range(90)]
+    folder = write_files({"flux.jsonl": jsonl(*records[:60]) + "{cassé\n" + jsonl(*records[60:])})
+    serial, pooled = tmp_path / "serial", tmp_path / "pooled"
+    Indexer(IndexStore(serial), batch_size=40, workers=0).run([folder])  # one process, the file read whole
+    monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(indexer_module, "POOL_MIN_ARTICLES", 10)
+    report = Indexer(IndexStore(pooled), batch_size=40, workers=1).run([folder])
+    assert counts(report) == (90, 0, 0, 0) and report.documents == 90 and report.commits == 3
+    assert report.skipped == [{"path": f"{folder / 'flux.jsonl'}:61", "reason": "malformed JSON (Expecting property name enclosed in double quotes, column 2)"}]  # fmt: skip
+    state = verify(IndexStore(pooled))
+    assert state.ok, state.problems
+    # The same index as one process makes: same matches, same scores, same entities.
+    for q in words + ["dépêche numéro", '"ouvre ses portes"']:
+        got = Engine(pooled).search(SearchRequest(q=q, limit=100, collapse=False))
+        want = Engine(serial).search(SearchRequest(q=q, limit=100, collapse=False))
+        assert got.total == want.total > 0
+        assert {(h["id"], round(h["score"], 6)) for h in got.hits} == {
+            (h["id"], round(h["score"], 6)) for h in want.hits
+        }
+        assert got.facets == want.facets
+    with open(folder / "flux.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(jsonl(rec(90), rec(91)))
+    report = Indexer(IndexStore(pooled), batch_size=40, workers=1).run([folder])
+    assert counts(report) == (2, 0, 0, 90) and report.documents == 92
+
+
+def test_segment_lengths_read_once_match_whoosh(tmp_path, corpus):
+    from whoosh.codec.whoosh3 import W3Codec
+
+    from newsearch.store import _SegmentLengths
+
+    index(tmp_path / "ix", [corpus])
+    ix = IndexStore(tmp_path / "ix").open()
+    got, want = [], []
+    for segment in ix._segments():
+        storage = segment.open_compound_file(ix.storage) if segment.is_compound() else ix.storage
+        whoosh_reader = W3Codec().per_document_reader(storage, segment)
+        ours = _SegmentLengths(W3Codec().per_document_reader(storage, segment))
+        pairs = [(d, f) for d in range(segment.doc_count_all()) for f in ix.schema.names()]
+        got += [(f, ours.doc_field_length(d, f)) for d, f in pairs]
+        want += [(f, whoosh_reader.doc_field_length(d, f)) for d, f in pairs]
+    assert got == want
+    assert sum(1 for f, n in got if f == "body" and n) == 7  # every article has a body length, records none

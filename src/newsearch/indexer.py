@@ -9,25 +9,26 @@ index), so a job killed at any moment leaves a consistent index, and the next ru
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import marshal
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-from whoosh.writing import SegmentWriter
 
 from .clusters import CLUSTERS_FILE, build_clusters, save_clusters
 from .dates import day_ordinal, parse_iso, to_utc_timestamp
 from .dedup import minhash, pack
 from .entities import extract_entities
 from .errors import IndexDamagedError, IndexLockedError, NewsearchError, ParseError
-from .parse import Article, parse_bytes, read_bytes, supported, tag_key
-from .schema import ARTICLE, ENTITY_FIELDS, INDEX_VERSION, SOURCE
-from .store import IndexStore, open_whoosh, write_error
+from .parse import Article, file_digest, iter_jsonl, parse_bytes, read_bytes, streamable, supported, tag_key
+from .schema import ARTICLE, ENTITY_FIELDS, INDEX_VERSION, SEARCH_FIELDS, SOURCE, Analysed, build_schema
+from .store import IndexStore, IndexWriter, open_whoosh, write_error
 
 Progress = Callable[..., None]
 
@@ -120,6 +121,16 @@ class SourceRecord:
 ENTITY_CHARS = 2000
 # Below this many articles to (re)write, a worker process costs more to start than it saves.
 POOL_MIN_ARTICLES = 2000
+# Articles sent to a worker at once, and chunks in flight per worker: enough to keep the workers busy while
+# this process flushes a batch (about 2,000 articles), few enough that memory stays flat however big the file.
+POOL_CHUNK = 64
+POOL_AHEAD = 16
+_FIELDS = build_schema()
+
+
+def analysed(field_name: str, text: str) -> Analysed:
+    """Return the postings Whoosh makes of one text field's value, computed here (in a worker) once."""
+    return Analysed(marshal.dumps(list(_FIELDS[field_name].index(text))))
 
 
 def article_document(article: Article) -> dict:
@@ -154,7 +165,14 @@ def article_document(article: Article) -> dict:
     signature = minhash(article.title + "\n" + article.body)
     if signature:
         doc["minhash"] = pack(signature)
-    return {k: v for k, v in doc.items() if v not in ("", None)}
+    doc = {k: v for k, v in doc.items() if v not in ("", None)}
+    # Analysis is most of Whoosh's indexing work: done here, it runs in the worker processes too.
+    for name in SEARCH_FIELDS:
+        if name in doc:
+            if _FIELDS[name].stored:
+                doc["_stored_" + name] = doc[name]
+            doc[name] = analysed(name, doc[name])
+    return doc
 
 
 def document_hash(doc: dict) -> str:
@@ -218,30 +236,39 @@ class Indexer:
         workers: int | None = None,
     ):
         self.store = store
-        self.workers = max(0, (os.cpu_count() or 1) - 1) if workers is None else workers
+        # As many workers as cores: this process mostly waits for them, and writes between their chunks.
+        self.workers = (os.cpu_count() or 1) if workers is None else workers
         self.progress = progress or (lambda *args, **kwargs: None)
         self.batch_size = batch_size
         self.lock_timeout = lock_timeout
         self.limitmb = limitmb
 
-    def _documents(self, articles: list[Article]):
-        """Yield the document of each article, built in a worker process for big batches.
+    def _documents(self, articles: Iterable[Article]) -> Iterator[dict]:
+        """Yield the document of each article in order, built by worker processes for big batches.
 
-        Entity extraction and MinHash cost about as much as Whoosh's own indexing: on two cores a
-        worker builds documents while this process writes them.
+        Entity extraction, MinHash and French analysis are most of the cost of indexing: on two cores the
+        workers build documents while this process writes them. Only a few chunks are in flight at a time,
+        so memory does not grow with the batch.
         """
+        articles = iter(articles)
+        head = list(itertools.islice(articles, POOL_MIN_ARTICLES))
         # fork, not spawn or forkserver: those re-run the caller's main module in the worker, which
         # breaks any script that indexes without an `if __name__ == "__main__"` guard.
-        if (
-            len(articles) < POOL_MIN_ARTICLES
-            or self.workers < 1
-            or "fork" not in multiprocessing.get_all_start_methods()
-        ):
+        if len(head) < POOL_MIN_ARTICLES or self.workers < 1 or "fork" not in multiprocessing.get_all_start_methods():
+            yield from map(article_document, head)
             yield from map(article_document, articles)
             return
         context = multiprocessing.get_context("fork")
+        chunks = _chunks(itertools.chain(head, articles), POOL_CHUNK)
+        del head
         with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
-            yield from pool.map(article_document, articles, chunksize=64)
+            pending: deque = deque()
+            for chunk in chunks:
+                pending.append(pool.submit(_build_chunk, chunk))
+                if len(pending) >= POOL_AHEAD * self.workers:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
 
     def run(self, paths, full: bool = False, dry_run: bool = False) -> IndexReport:
         """Index paths; with full, rebuild into a new generation and switch to it when done."""
@@ -393,47 +420,80 @@ class Indexer:
                 continue
             if rec and rec.complete and rec.size == stat.st_size and rec.mtime == stat.st_mtime_ns:
                 continue
+            big = streamable(path)
             try:
-                data = read_bytes(path)
+                if big:
+                    data, digest = None, file_digest(path)
+                else:
+                    data = read_bytes(path)
+                    digest = hashlib.sha256(data).hexdigest()
             except ParseError as exc:
                 report.skipped.append({"path": key, "reason": _reason(exc, key)})
                 continue
-            digest = hashlib.sha256(data).hexdigest()
             if rec and rec.complete and rec.sha256 == digest:
                 # Touched, not changed: remember the new mtime so that the next run need not read it again.
                 job.write_record(replace(rec, size=stat.st_size, mtime=stat.st_mtime_ns))
                 claim(replace(rec, size=stat.st_size, mtime=stat.st_mtime_ns))
                 job.checkpoint()
                 continue
-            try:
-                parsed = parse_bytes(data, key)
-            except ParseError as exc:
-                report.skipped.append({"path": key, "reason": _reason(exc, key)})
-                continue
-            except Exception as exc:  # a parser bug must not cost the batch: skip and say why
-                report.skipped.append({"path": key, "reason": f"parser failure: {type(exc).__name__}: {exc}"})
-                continue
-            for where, reason in parsed.errors:
-                report.skipped.append({"path": where, "reason": reason})
-            # Hashing the parsed article (not its document) spares unchanged lines the costly entity and
-            # MinHash work; what the analysis makes of it is covered by the index version.
-            docs: dict[str, tuple[Article, str]] = {}
-            for article in parsed.articles:
-                docs[article.id] = (article, document_hash(article.to_dict()))  # a repeated id: the last one wins
+            errors: list[tuple[str, str]] = []
+            if big:
+                articles = iter_jsonl(path, errors)
+            else:
+                try:
+                    parsed = parse_bytes(data, key)
+                except ParseError as exc:
+                    report.skipped.append({"path": key, "reason": _reason(exc, key)})
+                    continue
+                except Exception as exc:  # a parser bug must not cost the batch: skip and say why
+                    report.skipped.append({"path": key, "reason": f"parser failure: {type(exc).__name__}: {exc}"})
+                    continue
+                articles, errors = iter(parsed.articles), parsed.errors
+                del data
             old = rec.ids if rec else {}
             now = dict(old)  # what the index holds of this file, kept true at every commit
-            todo = [(aid, article, h) for aid, (article, h) in docs.items() if old.get(aid) != h or aid in written]
-            built = self._documents([article for _, article, _ in todo])
-            for (aid, _, digest_doc), doc in zip(todo, built, strict=True):
-                job.write_article(aid, doc)
-                written.add(aid)
-                now[aid] = digest_doc
-                if job.due():
+            hashes: dict[str, str] = {}  # every article of the file: id -> hash (a repeated id: the last one wins)
+
+            def todo(articles=articles, old=old, hashes=hashes):
+                # Hashing the parsed article (not its document) spares unchanged articles the costly entity,
+                # MinHash and analysis work; what the analysis makes of it is covered by the index version.
+                for article in articles:
+                    digest_doc = document_hash(article.to_dict())
+                    hashes.pop(article.id, None)
+                    hashes[article.id] = digest_doc
+                    if old.get(article.id) != digest_doc or article.id in written:
+                        yield article, digest_doc
+
+            pairs = todo()
+            first, second = itertools.tee(pairs)
+            try:
+                for (article, digest_doc), doc in zip(first, self._documents(a for a, _ in second), strict=True):
+                    job.write_article(article.id, doc)
+                    written.add(article.id)
+                    now[article.id] = digest_doc
+                    if job.due():
+                        partial = SourceRecord(key, stat.st_size, stat.st_mtime_ns, digest, dict(now), complete=False)
+                        job.write_record(partial)
+                        claim(partial)
+                        job.commit()
+            except Exception as exc:
+                # Only a streamed file fails this late (unreadable midway, or a parser bug): skip it and say why,
+                # with a record of what of it was written, so the index stays consistent and a rerun resumes.
+                if not big or isinstance(exc, OSError):
+                    raise
+                reason = (
+                    _reason(exc, key) if isinstance(exc, ParseError) else f"parser failure: {type(exc).__name__}: {exc}"
+                )
+                report.skipped.append({"path": key, "reason": reason})
+                if now != old:
                     partial = SourceRecord(key, stat.st_size, stat.st_mtime_ns, digest, dict(now), complete=False)
                     job.write_record(partial)
                     claim(partial)
-                    job.commit()
-            final = SourceRecord(key, stat.st_size, stat.st_mtime_ns, digest, {a: h for a, (_, h) in docs.items()})
+                    job.checkpoint()
+                continue
+            for where, reason in errors:
+                report.skipped.append({"path": where, "reason": reason})
+            final = SourceRecord(key, stat.st_size, stat.st_mtime_ns, digest, hashes)
             gone = [aid for aid in now if aid not in final.ids]
             job.write_record(final)
             claim(final)
@@ -456,6 +516,16 @@ class Indexer:
             job.delete_record(key)
             job.checkpoint()
         return claims
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    items = iter(items)
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
+def _build_chunk(articles: list[Article]) -> list[dict]:
+    return [article_document(a) for a in articles]
 
 
 def article_count(searcher) -> int:
@@ -529,7 +599,7 @@ class _Job:
         if not lock.acquire(blocking=False):
             raise IndexLockedError(f"the Whoosh write lock of {self.ix.storage.folder} is held by another program")
         try:
-            writer = SegmentWriter(self.ix, _lk=False, limitmb=self.indexer.limitmb)
+            writer = IndexWriter(self.ix, _lk=False, limitmb=self.indexer.limitmb)
             try:
                 for key, doc in ops.items():
                     if doc is None:

@@ -21,6 +21,8 @@ JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSON_SUFFIXES + JSONL_SUFFIXES
 
 MAX_FILE_BYTES = 2 * 1024**3
+# JSONL files above this size (decompressed or not) are read line by line, so memory does not grow with them.
+STREAM_MIN_BYTES = 4 * 1024**2
 # Fewer words than this in an HTML page's extracted text is a menu or an error page, not an article.
 MIN_HTML_WORDS = 5
 
@@ -503,6 +505,83 @@ def parse_bytes(data: bytes, path: str) -> ParsedFile:
     if not result.articles and result.errors:
         raise ParseError(f"{path}: no readable article ({result.errors[0][1]})")
     return result
+
+
+def _open_binary(path: Path):
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+
+
+def file_digest(path: Path) -> str:
+    """Return the sha256 of a file's content (decompressed for *.gz), read in chunks: what read_bytes hashes."""
+    digest = hashlib.sha256()
+    try:
+        with _open_binary(path) as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise ParseError(
+            f"{path}: cannot read: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
+        ) from None
+    return digest.hexdigest()
+
+
+def streamable(path: Path) -> bool:
+    """Tell whether a file is a big JSONL file, read line by line rather than whole."""
+    name = path.name.lower()
+    if not name.endswith(JSONL_SUFFIXES):
+        return False
+    try:
+        if path.stat().st_size < STREAM_MIN_BYTES and not name.endswith(".gz"):
+            return False
+        with _open_binary(path) as fh:
+            head = fh.read(4)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return False  # read_bytes reports it
+    # UTF-16 cannot be split at b"\n": such files are read whole.
+    return not head.startswith((b"\xff\xfe", b"\xfe\xff"))
+
+
+def iter_jsonl(path: Path, errors: list[tuple[str, str]]):
+    """Yield the articles of a JSONL file line by line, appending unreadable lines to errors.
+
+    Lines are decoded one by one (UTF-8, else cp1252/Latin-1), so a big file never sits whole in memory.
+    Raises ParseError when the file holds no readable article.
+    """
+    key = str(path)
+    count = 0
+    blank = True
+    try:
+        with _open_binary(path) as fh:
+            for lineno, raw in enumerate(fh, 1):
+                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                if not raw.strip():
+                    continue
+                blank = False
+                where = f"{key}:{lineno}"
+                try:
+                    record = json.loads(decode(raw, where))
+                except json.JSONDecodeError as exc:
+                    errors.append((where, f"malformed JSON ({exc.msg}, column {exc.colno})"))
+                    continue
+                except ParseError as exc:
+                    errors.append((where, str(exc).removeprefix(where + ": ")))
+                    continue
+                try:
+                    article = article_from_record(record, key, where)
+                except ParseError as exc:
+                    errors.append((where, str(exc).removeprefix(where + ": ")))
+                    continue
+                count += 1
+                yield article
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise ParseError(
+            f"{path}: cannot read: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
+        ) from None
+    if blank:
+        raise ParseError(f"{path}: empty file")
+    if not count and errors:
+        raise ParseError(f"{path}: no readable article ({errors[0][1]})")
 
 
 def parse_file(path) -> ParsedFile:

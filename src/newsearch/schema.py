@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import marshal
+
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from .analysis import ANALYSIS_VERSION, FRENCH
 
 # Bump on any change of fields; together with ANALYSIS_VERSION it decides whether an index can be reused.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 INDEX_VERSION = f"{SCHEMA_VERSION}.{ANALYSIS_VERSION}"
 
 ARTICLE = "article"
@@ -19,16 +21,41 @@ SEARCH_FIELDS = ("title", "summary", "body", "tags")
 ENTITY_FIELDS = {"person": "personnes", "place": "lieux", "org": "organisations"}
 
 
+class Analysed:
+    """A text field's postings computed ahead of time (by an indexing worker), marshalled."""
+
+    __slots__ = ("blob",)
+
+    def __init__(self, blob: bytes):
+        self.blob = blob
+
+    def __getstate__(self):
+        return self.blob
+
+    def __setstate__(self, blob):
+        self.blob = blob
+
+
+class FrenchText(TEXT):
+    """A French TEXT field that also takes its postings already analysed (an Analysed value)."""
+
+    def index(self, value, **kwargs):
+        """Return (term bytes, frequency, weight, positions) for each distinct term of value."""
+        if isinstance(value, Analysed):
+            return marshal.loads(value.blob)
+        return super().index(value, **kwargs)
+
+
 def build_schema() -> Schema:
     """Return a fresh schema: articles and, in the same index, one record per source file."""
     return Schema(
         # A column too, so that per-article passes (clusters) need not read every stored body.
         id=ID(stored=True, unique=True, sortable=True),
         kind=ID(stored=True),
-        title=TEXT(analyzer=FRENCH, stored=True, multitoken_query="phrase"),
-        summary=TEXT(analyzer=FRENCH, stored=True, multitoken_query="phrase"),
-        body=TEXT(analyzer=FRENCH, stored=True, multitoken_query="phrase"),
-        tags=TEXT(analyzer=FRENCH, multitoken_query="phrase"),
+        title=FrenchText(analyzer=FRENCH, stored=True, multitoken_query="phrase"),
+        summary=FrenchText(analyzer=FRENCH, stored=True, multitoken_query="phrase"),
+        body=FrenchText(analyzer=FRENCH, stored=True, multitoken_query="phrase"),
+        tags=FrenchText(analyzer=FRENCH, multitoken_query="phrase"),
         # Folded tag keys ("sante") for filters and facet counts; tagform keeps each spelling for labels.
         tag=KEYWORD(commas=True, lowercase=False),
         tagform=KEYWORD(commas=True, lowercase=False),
