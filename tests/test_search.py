@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from newsearch.errors import NotFoundError, QueryError
-from newsearch.search import SearchRequest, date_histogram, is_long_query, make_snippet, normalize_query
+from newsearch.indexer import Indexer
+from newsearch.search import Engine, SearchRequest, date_histogram, is_long_query, make_snippet, normalize_query
+from newsearch.store import IndexStore
 
 
 def ids(engine, q, **kwargs):
@@ -142,6 +146,24 @@ def test_did_you_mean_for_a_typo(engine):
     assert results.total == 0
     assert results.suggestion
     assert engine.search(SearchRequest(q=results.suggestion)).total > 0
+
+
+def test_did_you_mean_when_a_rare_typo_finds_a_few_articles(tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    records = [
+        {"id": f"i{i}", "title": f"L'inflation ralentit, mois {i}", "body": "Les prix de l'inflation."}
+        for i in range(25)
+    ]
+    records.append({"id": "typo", "title": "Budget", "body": "Une coquille : l'inflaton des loyers."})
+    records.append({"id": "rare", "title": "Ornithologie", "body": "Un ornithorynque au zoo."})
+    (folder / "f.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    Indexer(IndexStore(tmp_path / "ix")).run([folder])
+    engine = Engine(tmp_path / "ix")
+    few = engine.search(SearchRequest(q="inflaton loyers"))
+    assert few.total == 1 and few.suggestion == "inflation loyers"
+    assert engine.search(SearchRequest(q="ornithorynque")).suggestion is None  # rare, but no frequent neighbour
+    assert engine.search(SearchRequest(q="inflation")).suggestion is None  # many hits: nothing to correct
 
 
 @pytest.mark.parametrize(

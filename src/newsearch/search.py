@@ -52,6 +52,11 @@ RESCORE_CHARS = 1500
 EXACT_BONUS = 3.0
 PHRASE_BONUS = 1.0
 _WORD_RE = re.compile(r"\w+")
+# "Did you mean" also for a query with this few hits, when one of its words is in at most SUGGEST_RARE_DF
+# articles and a close word is in SUGGEST_RATIO times more: a typo that some article happens to share.
+SUGGEST_FEW_HITS = 3
+SUGGEST_RARE_DF = 3
+SUGGEST_RATIO = 20
 
 FIELD_BOOSTS = {"title": 2.0, "summary": 1.2, "body": 1.0, "tags": 1.5}
 # A pasted passage is matched against content: a strong title boost lets title words drown it
@@ -533,7 +538,9 @@ class Engine:
         hits = [self._hit(searcher, d, scores.get(d), terms) for d in page_docs]
         for d, hit in zip(page_docs, hits, strict=True):
             hit["cluster"] = self._cluster_info(searcher, cache, d, matched)
-        suggestion = self.suggest(searcher, request.q) if q is not None and total == 0 else None
+        suggestion = (
+            self.suggest(searcher, request.q, found=total) if q is not None and total <= SUGGEST_FEW_HITS else None
+        )
         return SearchResults(
             query=request.q,
             total=total,
@@ -711,8 +718,12 @@ class Engine:
 
     # -- did you mean ---------------------------------------------------------------------------
 
-    def suggest(self, searcher, text: str) -> str | None:
-        """Return the query with unknown words replaced by close, frequent index words, or None."""
+    def suggest(self, searcher, text: str, found: int = 0) -> str | None:
+        """Return the query with unknown words replaced by close, frequent index words, or None.
+
+        When the query found a few articles (found > 0), only words that are rare and have a far more
+        frequent close word are replaced.
+        """
         reader = searcher.reader()
         changed = False
         out = []
@@ -720,14 +731,15 @@ class Engine:
             core = token.strip('"().,;:!?[]{}~')
             plain = core and ":" not in core and not core.startswith("-") and core not in _OPERATOR_WORDS | {"TO"}
             term = normalize_word(core) if plain else ""
-            if not term or term.isdigit() or reader.doc_frequency("body", term) or reader.doc_frequency("title", term):
+            df = max(reader.doc_frequency("body", term), reader.doc_frequency("title", term)) if term else 0
+            if not term or term.isdigit() or (df and not found) or df > SUGGEST_RARE_DF:
                 out.append(token)
                 continue
             best = None
             within = self._leaves_of(searcher).terms_within
             for candidate in within("body", term, 2 if len(term) > 5 else 1, prefix=1):
                 freq = reader.doc_frequency("body", candidate)
-                if best is None or freq > best[0]:
+                if candidate != term and freq >= SUGGEST_RATIO * df and (best is None or freq > best[0]):
                     best = (freq, candidate)
             if best is None:
                 out.append(token)
