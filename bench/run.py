@@ -7,7 +7,7 @@ Usage: python bench/run.py [--quick] [--skip-scale | --only-scale] [--index-dir 
 
 `make bench` runs it with the defaults: everything, the 10x scale included. The 10x index
 (bench/data/scale10-index, built from bench/data/scale10.jsonl.gz made by bench/make_scale.py) took 53 minutes
-and 19.6 GB of RAM to build (the indexer holds a whole file in memory); it is kept with its measurements in
+and 19.6 GB of RAM to build before indexing streamed big files (54e11fb); it is kept with its measurements in
 bench/data/scale10-index.json and reused while the index version and the corpus file are unchanged, and it is
 not built when it would not fit in the available RAM (less 2 GB for other jobs). --scale-index-dir DIR measures
 10x search on another index instead, e.g. a replica made in two minutes by bench/replicate_index.py (the full
@@ -262,12 +262,12 @@ def mem_available() -> int:
 
 
 def scale_memory_estimate() -> int:
-    """RAM the 10x build will need: the last build's peak RSS, else the first build's ratio (19.6 GB for a 346 MB
-    .jsonl.gz: the indexer holds the whole file and all its articles at once). Keeps a shared machine out of OOM."""
+    """RAM the 10x build will need: the last build's peak RSS, else 2 GB (since 54e11fb indexing streams a big JSONL
+    file, so its memory no longer grows with the file; before, the first build peaked at 19.6 GB)."""
     try:
         return int(json.loads(SCALE_META.read_text())["peak_rss_mb"] * 1.1 * 2**20)
     except (OSError, ValueError, KeyError):
-        return int(SCALE_CORPUS.stat().st_size * 57)
+        return 2 * 2**30
 
 
 def ensure_scale_index(rebuild: bool = False, memory_check: bool = True) -> dict:
@@ -293,8 +293,7 @@ def ensure_scale_index(rebuild: bool = False, memory_check: bool = True) -> dict
     available = mem_available() - 2 * 2**30  # leave 2 GB to the other jobs on the machine
     if memory_check and need > available:
         raise ScaleSkipped(
-            f"building the 10x index needs about {need / 2**30:.1f} GB of RAM (peak RSS of the last build, or 57x the "
-            f"corpus file for the whole-file indexer), only {available / 2**30:.1f} GB is available beyond 2 GB left to "
+            f"building the 10x index needs about {need / 2**30:.1f} GB of RAM (peak RSS of the last build), only {available / 2**30:.1f} GB is available beyond 2 GB left to "
             "others: skipped (--no-memory-check to build anyway)"
         )
     started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
