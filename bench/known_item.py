@@ -126,8 +126,8 @@ def run_config(engine: Engine, queries, settings: list[str]) -> dict:
 def row(name: str, result: dict) -> str:
     """One Markdown table row of a result."""
     return (
-        f"| {name} | {result['MRR@10']:.3f} | {result['R@10']:.3f} | {result['R@100']:.3f} "
-        f"| {result['nDCG@10']:.3f} | {result['median ms']:.1f} |"
+        f"| {name} | {result['MRR@10']:.4f} | {result['R@10']:.4f} | {result['R@100']:.4f} "
+        f"| {result['nDCG@10']:.4f} | {result['median ms']:.1f} |"
     )
 
 
