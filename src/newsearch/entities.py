@@ -276,16 +276,23 @@ class _Token:
     used: bool = False  # part of a known entity already
 
 
+@lru_cache(maxsize=200_000)
+def _shape(word: str) -> tuple[str, bool]:
+    """Return a word's key (folded core) and whether it is capitalised (pronouns are not names)."""
+    core = _core(word)
+    key = fold(core)
+    return key, core[:1].isupper() and key not in PRONOUNS
+
+
 def _tokens(text: str) -> list[_Token]:
     tokens = []
     for m in _TOKEN_RE.finditer(text):
-        tokens.append(_Token(m.group(), m.start(), m.group()[0].isalnum() or m.group()[0] == "_"))
+        word = m.group()
+        tokens.append(_Token(word, m.start(), word[0].isalnum() or word[0] == "_"))
     for i, tok in enumerate(tokens):
         if not tok.word:
             continue
-        core = _core(tok.text)
-        tok.key = fold(core)
-        tok.cap = core[:1].isupper() and tok.key not in PRONOUNS
+        tok.key, tok.cap = _shape(tok.text)
         if i == 0:
             tok.initial = True
             continue
