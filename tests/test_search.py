@@ -137,6 +137,34 @@ def test_snippet_marks_matches_around_the_densest_window():
     assert "**soldats** **nord-coréens**" in snippet
 
 
+def test_snippet_window_is_the_one_comparing_every_pair_of_hits_would_choose():
+    import random
+
+    from newsearch.search import _best_window
+
+    def pairwise(spans, hits, terms, words):  # the first implementation: every window against every hit
+        best, best_key = hits[0], (-1, -1)
+        for start in hits:
+            window = [i for i in hits if start <= i < start + words]
+            key = (len({f for i in window for f in spans[i][2] if f in terms}), len(window))
+            if key > best_key:
+                best, best_key = start, key
+        return best
+
+    rng = random.Random(7)
+    forms = ["greve", "retraite", "soldat", "coreen", "nordcoreen", "gard", "prix", "village"]
+    tried = 0
+    for _ in range(500):
+        spans = [(0, 0, rng.sample(forms, rng.choice([0, 0, 1, 1, 2]))) for _ in range(rng.randint(1, 150))]
+        terms = set(rng.sample(forms, rng.randint(1, 4)))
+        hits = [i for i, span in enumerate(spans) if terms.intersection(span[2])]
+        if hits:
+            words = rng.choice([2, 4, 8, 32])
+            assert _best_window(spans, hits, terms, words) == pairwise(spans, hits, terms, words)
+            tried += 1
+    assert tried > 400
+
+
 def test_snippet_without_match_is_the_opening():
     assert make_snippet("Premier mot, puis la suite du texte.", {"absent"}, words=3) == "Premier mot, puis …"
 

@@ -40,8 +40,9 @@ def analysed_words(text: str) -> list[str]:
 class PassageScorer:
     """Scores articles against one passage with field-weighted BM25 (BM25F) and title coverage."""
 
-    def __init__(self, searcher, text: str):
+    def __init__(self, searcher, text: str, df: dict[str, int] | None = None):
         reader = searcher.reader()
+        df = df or {}
         self.words = analysed_words(text)  # repeats kept: a word said twice weighs twice
         self.distinct = set(self.words)
         n = max(1, searcher.doc_count())
@@ -49,8 +50,10 @@ class PassageScorer:
         self.avg_body = max(1.0, reader.field_length("body") / n)
         self.idf = {}
         for word in self.distinct:
-            df = max(reader.doc_frequency("title", word), reader.doc_frequency("body", word))
-            self.idf[word] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            freq = df.get(word)
+            if freq is None:
+                freq = max(reader.doc_frequency("title", word), reader.doc_frequency("body", word))
+            self.idf[word] = math.log(1 + (n - freq + 0.5) / (freq + 0.5))
 
     def score(self, fields: dict) -> float:
         """Return the BM25F score of one article from its stored title and body."""
@@ -75,11 +78,14 @@ class PassageScorer:
         return len(title & self.distinct) / len(title) if title else 0.0
 
 
-def rerank_passage(searcher, docs: list[int], scores: dict, text: str) -> list[int]:
-    """Re-order a passage's first hits by BM25F plus title coverage; later hits keep their order below."""
+def rerank_passage(searcher, docs: list[int], scores: dict, text: str, df: dict[str, int] | None = None) -> list[int]:
+    """Re-order a passage's first hits by BM25F plus title coverage; later hits keep their order below.
+
+    df: document frequencies (the most of title and body) already looked up by the first stage.
+    """
     if not docs:
         return docs
-    scorer = PassageScorer(searcher, text)
+    scorer = PassageScorer(searcher, text, df)
     if not scorer.words:
         return docs
     window = docs[:WINDOW]

@@ -187,10 +187,13 @@ def typed_words(text: str) -> list[str]:
     return words
 
 
-def passage_query(searcher, text: str, keep: int | None):
-    """Return the first-stage query of a pasted passage: its rarest words, in every article field, OR-ed."""
+def passage_query(searcher, text: str, keep: int | None, df: dict[str, int] | None = None):
+    """Return the first-stage query of a pasted passage: its rarest words, in every article field, OR-ed.
+
+    df receives each word's document frequency (the most of title and body), for the second stage.
+    """
     reader = searcher.reader()
-    df = {}
+    df = {} if df is None else df
     for term in analyze(text):
         if term not in df:
             df[term] = max(reader.doc_frequency(f, term) for f in ("title", "body"))
@@ -345,6 +348,28 @@ def _iter_words(text: str):
         yield match.start() + skip, match.end(), forms
 
 
+def _best_window(spans: list, hits: list[int], terms: set[str], words: int) -> int:
+    """Return the hit that starts the window of `words` words holding the most distinct query terms, then the
+    most matches (the first such); the window slides over the hits, since a pasted passage can have hundreds
+    of them (comparing every pair cost 2 ms a snippet)."""
+    best, best_key = hits[0], (-1, -1)
+    inside: Counter = Counter()
+    end = 0
+    for k, start in enumerate(hits):
+        while end < len(hits) and hits[end] < start + words:
+            inside.update(f for f in spans[hits[end]][2] if f in terms)
+            end += 1
+        key = (len(inside), end - k)
+        if key > best_key:
+            best, best_key = start, key
+        for f in spans[start][2]:
+            if f in terms:
+                inside[f] -= 1
+                if not inside[f]:
+                    del inside[f]
+    return best
+
+
 def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> str:
     """Return about `words` words of text around the densest group of query terms, marked **like this**."""
     text = text[:SNIPPET_SCAN_CHARS].replace(MARK, "* *")
@@ -363,15 +388,7 @@ def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> str:
     if not spans:
         return ""
     if hits:
-        # The window that holds the most distinct query terms, then the most matches.
-        best, best_key = hits[0], (-1, -1)
-        for start in hits:
-            window = [i for i in hits if start <= i < start + words]
-            distinct = len({f for i in window for f in spans[i][2] if f in terms})
-            key = (distinct, len(window))
-            if key > best_key:
-                best, best_key = start, key
-        first = max(0, best - 4)
+        first = max(0, _best_window(spans, hits, terms, words) - 4)
     else:
         first = 0
     last = min(len(spans), first + words)
@@ -478,9 +495,10 @@ class Engine:
             groups = self.synonyms.groups_for(text)
             if groups:
                 text = self.synonyms.expand(text)
+        passage_df: dict[str, int] = {}
         if is_long_query(normalize_query(text)):
             _check_shape(normalize_query(text))
-            q = passage_query(searcher, text, PASSAGE_MATCH_TERMS)
+            q = passage_query(searcher, text, PASSAGE_MATCH_TERMS, passage_df)
             if q is None:
                 raise QueryError(f"the query {text!r} has no searchable word (only stop words or operators)")
         else:
@@ -528,7 +546,7 @@ class Engine:
         if q is not None and request.sort != "date" and not is_long_query(normalize_query(text)):
             hits_docs = self._rescore(searcher, hits_docs, scores, text)
         if passage:
-            hits_docs = rerank.rerank_passage(searcher, hits_docs, scores, text)
+            hits_docs = rerank.rerank_passage(searcher, hits_docs, scores, text, passage_df)
         if q is not None and request.sort == "recent":
             hits_docs = self._freshen(cache, hits_docs, scores)
         if collapse:
@@ -583,8 +601,7 @@ class Engine:
             body = fields.get("title", "") + "\n" + fields.get("body", "")[:RESCORE_CHARS]
             found = sum(1 for pattern in exact if pattern.search(body)) / len(exact) if exact else 0.0
             # Compared as analyzed words, stop words left out: "réforme retraites" meets "réforme des retraites".
-            analyzed = (normalize_word(w) for w in _WORD_RE.findall(body))
-            together = bool(phrase) and phrase in " ".join(w for w in analyzed if w)
+            together = bool(phrase) and phrase in " ".join(rerank.analysed_words(body))
             scores[d] = scores.get(d, 0.0) * (1 + EXACT_BONUS * found) * (1 + PHRASE_BONUS * together)
         # Bonuses only raise scores, so the window re-sorted still ranks above everything after it.
         return sorted(window, key=lambda d: -scores[d]) + docs[RESCORE_WINDOW:]
