@@ -564,3 +564,29 @@ def test_segment_lengths_read_once_match_whoosh(tmp_path, corpus):
         want += [(f, whoosh_reader.doc_field_length(d, f)) for d, f in pairs]
     assert got == want
     assert sum(1 for f, n in got if f == "body" and n) == 7  # every article has a body length, records none
+
+
+def test_streamed_file_skips_a_line_the_parser_fails_on_and_keeps_its_articles_when_unreadable(
+    tmp_path, write_files, monkeypatch
+):
+    from newsearch import parse
+
+    monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
+    original = parse.article_from_record
+
+    def buggy(record, path, where):
+        if record.get("id") == "dep-2":
+            raise KeyError("oops")
+        return original(record, path, where)
+
+    monkeypatch.setattr(parse, "article_from_record", buggy)
+    folder = write_files({"flux.jsonl": jsonl(rec(1), rec(2), rec(3))})
+    ix = tmp_path / "ix"
+    report = index(ix, [folder])
+    assert counts(report) == (2, 0, 0, 0)
+    assert report.skipped == [{"path": f"{folder / 'flux.jsonl'}:2", "reason": "parser failure: KeyError: 'oops'"}]
+    (folder / "flux.jsonl").write_text("{cassé\n{cassé aussi\n", encoding="utf-8")
+    report = index(ix, [folder])
+    assert counts(report) == (0, 0, 0, 2) and report.documents == 2
+    assert [s["reason"] for s in report.skipped] == ["no readable article (malformed JSON (Expecting property name enclosed in double quotes, column 2))"]  # fmt: skip
+    assert verify(IndexStore(ix)).ok

@@ -476,15 +476,10 @@ class Indexer:
                         job.write_record(partial)
                         claim(partial)
                         job.commit()
-            except Exception as exc:
-                # Only a streamed file fails this late (unreadable midway, or a parser bug): skip it and say why,
-                # with a record of what of it was written, so the index stays consistent and a rerun resumes.
-                if not big or isinstance(exc, OSError):
-                    raise
-                reason = (
-                    _reason(exc, key) if isinstance(exc, ParseError) else f"parser failure: {type(exc).__name__}: {exc}"
-                )
-                report.skipped.append({"path": key, "reason": reason})
+            except ParseError as exc:
+                # Only a streamed file fails this late (unreadable midway, or no readable line): skip it and say
+                # why, with a record of what of it was written, so the index stays consistent and a rerun resumes.
+                report.skipped.append({"path": key, "reason": _reason(exc, key)})
                 if now != old:
                     partial = SourceRecord(key, stat.st_size, stat.st_mtime_ns, digest, dict(now), complete=False)
                     job.write_record(partial)

@@ -572,6 +572,9 @@ def iter_jsonl(path: Path, errors: list[tuple[str, str]]):
                 except ParseError as exc:
                     errors.append((where, str(exc).removeprefix(where + ": ")))
                     continue
+                except Exception as exc:  # a parser bug costs its line, not the file
+                    errors.append((where, f"parser failure: {type(exc).__name__}: {exc}"))
+                    continue
                 count += 1
                 yield article
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
