@@ -22,8 +22,11 @@ install: $(VENV)/.installed
 	@$(BIN)/python -m compileall -q src >/dev/null
 
 # Index the bundled sample corpus (incrementally) and serve the UI on http://$(HOST):$(PORT)/.
+# An index left by an older version (exit code 3) is rebuilt with --full rather than stopping the demo.
 demo: install
-	$(BIN)/newsearch index examples --index $(INDEX)
+	$(BIN)/newsearch index examples --index $(INDEX); rc=$$?; \
+	if [ $$rc -eq 3 ]; then $(BIN)/newsearch index examples --index $(INDEX) --full; \
+	elif [ $$rc -ne 0 ]; then exit $$rc; fi
 	$(BIN)/newsearch serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
 # The whole suite, browser tests included (installs Debian's chromium when missing).
