@@ -154,9 +154,15 @@ def test_unreadable_file_keeps_its_articles(tmp_path, corpus):
     assert report.deleted == 0 and report.documents == 7  # skipped, not lost
 
 
-def test_dry_run_writes_nothing(tmp_path, corpus):
+def test_dry_run_writes_nothing(tmp_path, corpus, monkeypatch):
     ix = tmp_path / "ix"
-    fresh = index(ix, [corpus], dry_run=True)
+
+    def no_documents(article):
+        raise AssertionError("a dry run needs no document (entities, analysis)")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(indexer_module, "article_document", no_documents)
+        fresh = index(ix, [corpus], dry_run=True)
     assert counts(fresh) == (7, 0, 0, 0) and fresh.documents == 7
     assert not ix.exists()  # not even the directory or its lock file
 

@@ -465,9 +465,13 @@ class Indexer:
                         yield article, digest_doc
 
             pairs = todo()
-            first, second = itertools.tee(pairs)
+            if job.dry_run:  # what would change is known from the hashes: no document to build
+                built = ((pair, None) for pair in pairs)
+            else:
+                first, second = itertools.tee(pairs)
+                built = zip(first, self._documents(a for a, _ in second), strict=True)
             try:
-                for (article, digest_doc), doc in zip(first, self._documents(a for a, _ in second), strict=True):
+                for (article, digest_doc), doc in built:
                     job.write_article(article.id, doc)
                     written.add(article.id)
                     now[article.id] = digest_doc
