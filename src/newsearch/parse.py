@@ -92,6 +92,14 @@ def _is_cp1252(data: bytes) -> bool:
     return not any(b in data for b in (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d"))
 
 
+_READ_ERRORS = (OSError, EOFError, gzip.BadGzipFile)
+
+
+def _read_error(path: Path, exc: BaseException) -> ParseError:
+    """Return the ParseError saying why a file (or its gzip stream) could not be read."""
+    return ParseError(f"{path}: cannot read: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}")
+
+
 def read_bytes(path: Path) -> bytes:
     """Read a file, transparently gunzipping *.gz."""
     try:
@@ -101,10 +109,8 @@ def read_bytes(path: Path) -> bytes:
             with gzip.open(path, "rb") as fh:
                 return fh.read()
         return path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise ParseError(
-            f"{path}: cannot read: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
-        ) from None
+    except _READ_ERRORS as exc:
+        raise _read_error(path, exc) from None
 
 
 # --- HTML fragments to text -----------------------------------------------------------------
@@ -518,10 +524,8 @@ def file_digest(path: Path) -> str:
         with _open_binary(path) as fh:
             while chunk := fh.read(1 << 20):
                 digest.update(chunk)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise ParseError(
-            f"{path}: cannot read: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
-        ) from None
+    except _READ_ERRORS as exc:
+        raise _read_error(path, exc) from None
     return digest.hexdigest()
 
 
@@ -535,7 +539,7 @@ def streamable(path: Path) -> bool:
             return False
         with _open_binary(path) as fh:
             head = fh.read(4)
-    except (OSError, EOFError, gzip.BadGzipFile):
+    except _READ_ERRORS:
         return False  # read_bytes reports it
     # UTF-16 cannot be split at b"\n": such files are read whole.
     return not head.startswith((b"\xff\xfe", b"\xfe\xff"))
@@ -577,10 +581,8 @@ def iter_jsonl(path: Path, errors: list[tuple[str, str]]):
                     continue
                 count += 1
                 yield article
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise ParseError(
-            f"{path}: cannot read: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
-        ) from None
+    except _READ_ERRORS as exc:
+        raise _read_error(path, exc) from None
     if blank:
         raise ParseError(f"{path}: empty file")
     if not count and errors:
