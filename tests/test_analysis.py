@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsearch.analysis import analyze, fold, iter_words, light_stem
+from newsearch.analysis import FRENCH, analyze, fold, index_positions, iter_words, light_stem
 
 # sentence → tokens when indexing (the joined form of a hyphenated word comes first, at the same position)
 INDEX_GOLDEN = [
@@ -107,3 +107,36 @@ def test_iter_words_gives_offsets_and_terms_for_highlighting():
     text = "Des soldats nord-coréens"
     words = [(text[s:e], terms) for s, e, terms in iter_words(text)]
     assert words == [("Des", []), ("soldats", ["soldat"]), ("nord-coréens", ["nord", "coreen", "nordcoreen"])]
+
+
+# Indexing replays the pipeline's output per distinct word (index_positions): it must index exactly as FRENCH does.
+REPLAY_TEXTS = [sentence for sentence, _ in INDEX_GOLDEN] + [
+    "Le soldat, les soldats et encore le soldat : trois fois le même mot, à trois positions.",
+    "peut-être qu'il viendra jusqu’au bout, c'est-à-dire demain ; l'a-t-il dit ?",
+    "Les Nord-Coréens -- et -les- tirets-, 'guillemets' l' d’ a--b",
+    "Œdipe, Æsop, cœurs ; 1er mai 2020 à 8h30, 3,5 % de hausse",
+    "zzzq et zzzq-zzzq : le mot témoin du remplacement aussi",
+    "",
+]
+
+
+def pipeline_positions(text: str) -> dict[str, list[int]]:
+    positions: dict[str, list[int]] = {}
+    for t in FRENCH(text, positions=True, mode="index"):
+        if not t.stopped:
+            positions.setdefault(t.text, []).append(t.pos)
+    return positions
+
+
+@pytest.mark.parametrize("text", REPLAY_TEXTS)
+def test_index_positions_replay_the_pipeline(text):
+    assert index_positions(text) == pipeline_positions(text)
+
+
+def test_analysed_postings_are_whooshs():
+    from newsearch.indexer import analysed
+    from newsearch.schema import build_schema
+
+    body = build_schema()["body"]
+    text = " ".join(REPLAY_TEXTS)
+    assert analysed("body", text).postings == list(body.index(text))

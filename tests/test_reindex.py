@@ -553,6 +553,61 @@ def test_streamed_file_with_documents_built_by_workers(tmp_path, write_files, mo
     assert counts(report) == (2, 0, 0, 90) and report.documents == 92
 
 
+@pytest.mark.parametrize("batch_size", [1000, 7])
+def test_workers_keep_the_last_version_of_a_repeated_id(tmp_path, write_files, monkeypatch, batch_size):
+    from newsearch import parse
+
+    first = [rec(i) for i in range(30)] + [rec(5, "musée")]  # dep-5 again, later in the same file
+    folder = write_files({"a.json": json.dumps([rec(7, "hôpital")]), "b.jsonl": jsonl(*first, rec(40, "récolte"))})
+    monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(indexer_module, "POOL_MIN_ARTICLES", 10)
+    ix = tmp_path / "ix"
+    report = Indexer(IndexStore(ix), batch_size=batch_size, workers=2).run([folder])
+    assert report.documents == 31 and report.skipped == []
+    with IndexStore(ix).open().searcher() as searcher:
+        bodies = {
+            aid: [searcher.stored_fields(n)["body"] for n in searcher.document_numbers(id=aid)]
+            for aid in ("dep-5", "dep-7", "dep-40")
+        }
+    # One copy of each: the later in the file, and the later file (b.jsonl, where dep-7 is a marché again).
+    assert bodies == {
+        "dep-5": ["Le musée numéro 5 ouvre ses portes ce matin."],
+        "dep-7": ["Le marché numéro 7 ouvre ses portes ce matin."],
+        "dep-40": ["Le récolte numéro 40 ouvre ses portes ce matin."],
+    }
+    assert search_ids(ix, "hôpital") == set() and search_ids(ix, "musée") == {"dep-5"}
+    assert verify(IndexStore(ix)).ok
+
+
+def test_a_failing_worker_stops_the_run_and_loses_nothing_committed(tmp_path, write_files, monkeypatch):
+    from newsearch import parse
+
+    folder = write_files({"a.jsonl": jsonl(*(rec(i) for i in range(20)))})
+    ix = tmp_path / "ix"
+    index(ix, [folder])
+    before = search_ids(ix, "marché")
+    assert before
+    (folder / "a.jsonl").write_text(jsonl(*(rec(i, "musée") for i in range(40))), encoding="utf-8")
+    build = indexer_module.article_document
+
+    def flaky(article):
+        if article.id == "dep-33":
+            raise ValueError("no document for dep-33")
+        return build(article)
+
+    monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(indexer_module, "POOL_MIN_ARTICLES", 10)
+    monkeypatch.setattr(indexer_module, "article_document", flaky)
+    with pytest.raises(ValueError, match="no document for dep-33"):
+        Indexer(IndexStore(ix), workers=2).run([folder])
+    assert search_ids(ix, "marché") == before and search_ids(ix, "musée") == set()
+    monkeypatch.setattr(indexer_module, "article_document", build)
+    report = Indexer(IndexStore(ix), workers=2).run([folder])
+    assert counts(report) == (20, 20, 0, 0) and report.documents == 40
+    assert search_ids(ix, "musée") and search_ids(ix, "marché") == set()
+    assert verify(IndexStore(ix)).ok  # the failed run's segment files are gone
+
+
 def test_segment_lengths_read_once_match_whoosh(tmp_path, corpus):
     from whoosh.codec.whoosh3 import W3Codec
 

@@ -231,6 +231,44 @@ def french_analyzer():
 FRENCH = french_analyzer()
 
 
+# A word the pipeline leaves as it is, appended to a word to read how many positions that word takes.
+_SENTINEL = "zzzq"
+_WORD_CACHE: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {}
+
+
+def word_terms(word: str) -> tuple[tuple[tuple[str, int], ...], int]:
+    """Return what FRENCH makes of one word when indexing: its (term, position offset) pairs and positions taken."""
+    cached = _WORD_CACHE.get(word)
+    if cached is None:
+        tokens = FRENCH(word + " " + _SENTINEL, positions=True, mode="index")
+        *terms, (_, advance) = [(t.text, t.pos) for t in tokens if not t.stopped]
+        cached = (tuple(terms), advance)
+        if len(_WORD_CACHE) > _CACHE_LIMIT:
+            _WORD_CACHE.clear()
+        _WORD_CACHE[word] = cached
+    return cached
+
+
+def index_positions(text: str) -> dict[str, list[int]]:
+    """Return each term of text with its positions, exactly as FRENCH indexes them, at a fraction of the cost.
+
+    Every filter of the pipeline works on one word at a time (the position shifts of hyphens and stop words
+    add up), so the pipeline runs once per distinct word and its output is replayed at each occurrence.
+    """
+    positions: dict[str, list[int]] = {}
+    base = 0
+    for word in _WORD_RE.findall(text):
+        terms, advance = word_terms(word)
+        for term, offset in terms:
+            found = positions.get(term)
+            if found is None:
+                positions[term] = [base + offset]
+            else:
+                found.append(base + offset)
+        base += advance
+    return positions
+
+
 def analyze(text: str, mode: str = "query") -> list[str]:
     """Return the terms the French analyzer makes of text (a helper for tests, snippets and tools)."""
     return [t.text for t in FRENCH(text, mode=mode)]

@@ -11,16 +11,16 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import marshal
 import multiprocessing
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .analysis import index_positions
+from .builders import SegmentBuilders
 from .clusters import CLUSTERS_FILE, build_clusters, save_clusters
 from .dates import day_ordinal, parse_iso, to_utc_timestamp
 from .dedup import minhash, pack
@@ -119,18 +119,20 @@ class SourceRecord:
 
 
 ENTITY_CHARS = 2000
-# Below this many articles to (re)write, a worker process costs more to start than it saves.
+# Below this many articles to (re)write in a file, worker processes cost more to start than they save.
 POOL_MIN_ARTICLES = 2000
-# Articles sent to a worker at once, and chunks in flight per worker: enough to keep the workers busy while
-# this process flushes a batch (about 2,000 articles), few enough that memory stays flat however big the file.
-POOL_CHUNK = 64
-POOL_AHEAD = 16
 _FIELDS = build_schema()
 
 
 def analysed(field_name: str, text: str) -> Analysed:
-    """Return the postings Whoosh makes of one text field's value, computed here (in a worker) once."""
-    return Analysed(marshal.dumps(list(_FIELDS[field_name].index(text))))
+    """Return the postings Whoosh makes of one French text field's value, computed here (in a worker) once."""
+    fmt = _FIELDS[field_name].format
+    # What Whoosh's Positions.word_values yields, from positions replayed per distinct word (index_positions).
+    postings = [
+        (term.encode("utf-8"), len(poslist), float(len(poslist)) * fmt.field_boost, fmt.encode(poslist))
+        for term, poslist in index_positions(text).items()
+    ]
+    return Analysed(postings)
 
 
 def article_document(article: Article) -> dict:
@@ -242,33 +244,6 @@ class Indexer:
         self.batch_size = batch_size
         self.lock_timeout = lock_timeout
         self.limitmb = limitmb
-
-    def _documents(self, articles: Iterable[Article]) -> Iterator[dict]:
-        """Yield the document of each article in order, built by worker processes for big batches.
-
-        Entity extraction, MinHash and French analysis are most of the cost of indexing: on two cores the
-        workers build documents while this process writes them. Only a few chunks are in flight at a time,
-        so memory does not grow with the batch.
-        """
-        articles = iter(articles)
-        head = list(itertools.islice(articles, POOL_MIN_ARTICLES))
-        # fork, not spawn or forkserver: those re-run the caller's main module in the worker, which
-        # breaks any script that indexes without an `if __name__ == "__main__"` guard.
-        if len(head) < POOL_MIN_ARTICLES or self.workers < 1 or "fork" not in multiprocessing.get_all_start_methods():
-            yield from map(article_document, head)
-            yield from map(article_document, articles)
-            return
-        context = multiprocessing.get_context("fork")
-        chunks = _chunks(itertools.chain(head, articles), POOL_CHUNK)
-        del head
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
-            pending: deque = deque()
-            for chunk in chunks:
-                pending.append(pool.submit(_build_chunk, chunk))
-                if len(pending) >= POOL_AHEAD * self.workers:
-                    yield from pending.popleft().result()
-            while pending:
-                yield from pending.popleft().result()
 
     def run(self, paths, full: bool = False, dry_run: bool = False) -> IndexReport:
         """Index paths; with full, rebuild into a new generation and switch to it when done."""
@@ -464,22 +439,22 @@ class Indexer:
                     if old.get(article.id) != digest_doc or article.id in written:
                         yield article, digest_doc
 
-            pairs = todo()
-            if job.dry_run:  # what would change is known from the hashes: no document to build
-                built = ((pair, None) for pair in pairs)
-            else:
-                first, second = itertools.tee(pairs)
-                built = zip(first, self._documents(a for a, _ in second), strict=True)
             try:
-                for (article, digest_doc), doc in built:
-                    job.write_article(article.id, doc)
-                    written.add(article.id)
-                    now[article.id] = digest_doc
-                    if job.due():
-                        partial = SourceRecord(key, stat.st_size, stat.st_mtime_ns, digest, dict(now), complete=False)
-                        job.write_record(partial)
-                        claim(partial)
-                        job.commit()
+                # Enough articles to keep worker processes busy: they build documents and segments while this
+                # process reads on.
+                ahead, pairs = _peek(todo(), POOL_MIN_ARTICLES)
+                with job.building(ahead >= POOL_MIN_ARTICLES):
+                    for article, digest_doc in pairs:
+                        job.write_article(article)
+                        written.add(article.id)
+                        now[article.id] = digest_doc
+                        if job.due():
+                            partial = SourceRecord(
+                                key, stat.st_size, stat.st_mtime_ns, digest, dict(now), complete=False
+                            )
+                            job.write_record(partial)
+                            claim(partial)
+                            job.commit()
             except ParseError as exc:
                 # Only a streamed file fails this late (unreadable midway, or no readable line): skip it and say
                 # why, with a record of what of it was written, so the index stays consistent and a rerun resumes.
@@ -488,7 +463,7 @@ class Indexer:
                     partial = SourceRecord(key, stat.st_size, stat.st_mtime_ns, digest, dict(now), complete=False)
                     job.write_record(partial)
                     claim(partial)
-                    job.checkpoint()
+                job.checkpoint()
                 continue
             for where, reason in errors:
                 report.skipped.append({"path": where, "reason": reason})
@@ -517,14 +492,24 @@ class Indexer:
         return claims
 
 
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    items = iter(items)
-    while chunk := list(itertools.islice(items, size)):
-        yield chunk
+def _peek(items: Iterator, n: int) -> tuple[int, Iterator]:
+    """Read up to n items ahead; return how many were read and an iterator over all items, those first."""
+    head = []
+    try:
+        for item in items:
+            head.append(item)
+            if len(head) >= n:
+                break
+    except ParseError as exc:
+        error = exc  # the except block unbinds exc
 
+        # A file unreadable midway: the items read before the error still come, then the error.
+        def replay():
+            yield from head
+            raise error
 
-def _build_chunk(articles: list[Article]) -> list[dict]:
-    return [article_document(a) for a in articles]
+        return len(head), replay()
+    return len(head), itertools.chain(head, items)
 
 
 def article_count(searcher) -> int:
@@ -542,6 +527,8 @@ class _Job:
 
     Buffered, because a Whoosh writer neither replaces nor deletes a document added through the same writer:
     update_document twice with one id leaves two copies. Keyed by id, each document is written once per commit.
+    Articles of a big file go to worker processes instead (SegmentBuilders), which write segments of their
+    own that the commit adds to the index.
     """
 
     def __init__(self, indexer: Indexer, ix, dry_run: bool, known: set[str], gen_dir):
@@ -551,29 +538,56 @@ class _Job:
         self.known = known
         self.gen_dir = gen_dir
         self.ops: dict[str, dict | None] = {}  # id: document to write, or None to delete
+        self.builders: SegmentBuilders | None = None
+        self.remote: set[str] = set()  # ids of the articles sent to workers since the last commit
+        self.segments: list = []  # segments the workers finished, for the next commit
         self.commits = 0
 
     @property
     def pending(self) -> int:
         """Number of documents waiting for the next commit."""
-        return len(self.ops)
+        return len(self.ops) + len(self.remote)
 
     def due(self) -> bool:
         """Tell whether a batch is full."""
-        return len(self.ops) >= self.indexer.batch_size
+        return self.pending >= self.indexer.batch_size
 
     def checkpoint(self):
-        """Commit if a batch is full: call only where records and articles agree."""
-        if self.due():
+        """Commit if a batch is full or workers left segments: call only where records and articles agree."""
+        if self.due() or self.segments:
             self.commit()
+
+    @contextmanager
+    def building(self, pooled: bool):
+        """Within this block, have worker processes build and write the articles (for a big file)."""
+        workers = self.indexer.workers
+        if not pooled or self.dry_run or workers < 1 or "fork" not in multiprocessing.get_all_start_methods():
+            yield
+            return
+        limitmb = max(32, self.indexer.limitmb // workers)
+        with SegmentBuilders(self.gen_dir, workers, article_document, limitmb) as builders:
+            self.builders = builders
+            try:
+                yield
+                self.segments += builders.finish()
+            finally:
+                self.builders = None
 
     def _put(self, key: str, doc: dict | None):
         if not self.dry_run:
             self.ops.pop(key, None)  # re-inserted last, so that a later write of an id wins
             self.ops[key] = doc
 
-    def write_article(self, aid: str, doc: dict):
-        self._put(aid, doc)
+    def write_article(self, article: Article):
+        """Write an article (replacing any earlier version), in a worker within building()."""
+        if self.dry_run:  # what would change is known from the hashes: no document to build
+            return
+        if self.builders is None:
+            self._put(article.id, article_document(article))
+            return
+        self.ops.pop(article.id, None)  # this later version wins over one waiting here
+        self.builders.send(article)
+        self.remote.add(article.id)
 
     def write_record(self, rec: SourceRecord):
         self._put(
@@ -587,10 +601,12 @@ class _Job:
         self._put(aid, None)
 
     def commit(self):
-        """Write the buffered documents and commit them (atomically and durably: see DurableFileStorage)."""
-        if not self.ops:
+        """Write the buffered documents and the workers' segments, and commit them (atomically and durably)."""
+        if self.builders is not None:
+            self.segments += self.builders.finish()
+        if not self.ops and not self.segments:
             return
-        self.indexer.progress("commit", documents=len(self.ops))
+        self.indexer.progress("commit", documents=self.pending)
         ops, self.ops = self.ops, {}
         # Whoosh's own write lock, taken here rather than by the writer: a writer whose constructor or commit
         # fails (disk full) never releases it, which would lock out every later run of a --watch process.
@@ -600,11 +616,16 @@ class _Job:
         try:
             writer = IndexWriter(self.ix, _lk=False, limitmb=self.indexer.limitmb)
             try:
+                # Older versions of the articles the workers wrote go first, while the new ones are not yet in.
+                for aid in self.remote & self.known:
+                    writer.delete_by_term("id", aid)
+                writer.add_segments(self.segments)
+                present = self.known | self.remote
                 for key, doc in ops.items():
                     if doc is None:
-                        if key in self.known:
+                        if key in present:
                             writer.delete_by_term("id", key)
-                    elif key in self.known:
+                    elif key in present:
                         writer.update_document(**doc)
                     else:
                         writer.add_document(**doc)
@@ -618,13 +639,15 @@ class _Job:
                 raise
         finally:
             lock.release()
+        self.known |= self.remote
         for key, doc in ops.items():
             if doc is None:
                 self.known.discard(key)
             else:
                 self.known.add(key)
+        self.remote, self.segments = set(), []
         self.commits += 1
 
     def cancel(self):
-        """Drop what was not committed."""
-        self.ops = {}
+        """Drop what was not committed (the workers' segments stay behind as stray files, removed next time)."""
+        self.ops, self.remote, self.segments = {}, set(), []

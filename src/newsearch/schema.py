@@ -22,18 +22,18 @@ ENTITY_FIELDS = {"person": "personnes", "place": "lieux", "org": "organisations"
 
 
 class Analysed:
-    """A text field's postings computed ahead of time (by an indexing worker), marshalled."""
+    """A text field's postings computed ahead of time, marshalled when they cross processes."""
 
-    __slots__ = ("blob",)
+    __slots__ = ("postings",)
 
-    def __init__(self, blob: bytes):
-        self.blob = blob
+    def __init__(self, postings: list):
+        self.postings = postings
 
     def __getstate__(self):
-        return self.blob
+        return marshal.dumps(self.postings)
 
     def __setstate__(self, blob):
-        self.blob = blob
+        self.postings = marshal.loads(blob)
 
 
 class FrenchText(TEXT):
@@ -42,7 +42,7 @@ class FrenchText(TEXT):
     def index(self, value, **kwargs):
         """Return (term bytes, frequency, weight, positions) for each distinct term of value."""
         if isinstance(value, Analysed):
-            return marshal.loads(value.blob)
+            return iter(value.postings)
         return super().index(value, **kwargs)
 
 

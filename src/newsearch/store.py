@@ -29,6 +29,7 @@ from whoosh.filedb import compound as _compound
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile
 from whoosh.index import FileIndex, clean_files
+from whoosh.util import random_name
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
@@ -97,6 +98,11 @@ class DurableFileStorage(FileStorage):
 
         f.onclose = onclose
         return f
+
+    def temp_storage(self, name=None):
+        # Whoosh gives every writer of an index the same temporary directory, and a writer that finishes empties
+        # it: writers working side by side (indexing workers) need one each. One writer per process at a time.
+        return super().temp_storage(f"{name or random_name()}.{os.getpid()}.tmp")
 
     def rename_file(self, oldname, newname, safe=False):
         # Before: the entries of the segment files just written must be on disk before the TOC points to them.
@@ -244,7 +250,21 @@ class _SegmentLengths:
 
 
 class IndexWriter(SegmentWriter):
-    """Whoosh's segment writer, with field lengths read once per segment when postings are written."""
+    """Whoosh's segment writer, with field lengths read once per segment, which can also commit others' segments."""
+
+    def finish_segment(self):
+        """Write out the documents added and return their segment, for another writer to commit."""
+        segment = self._finalize_segment()
+        self._finish()
+        return segment
+
+    def add_segments(self, segments) -> None:
+        """Make segments that other writers of this index finished part of it, from this writer's commit on."""
+        if self._searcher is not None:  # cached over the old segment list
+            self._searcher._orig_close()
+            self._searcher = None
+        self.segments = self.segments + list(segments)
+        self._setup_doc_offsets()
 
     def _flush_segment(self):
         self.perdocwriter.close()
