@@ -608,6 +608,24 @@ def test_a_failing_worker_stops_the_run_and_loses_nothing_committed(tmp_path, wr
     assert verify(IndexStore(ix)).ok  # the failed run's segment files are gone
 
 
+def test_segments_merge_by_size_tier(tmp_path, write_files, monkeypatch):
+    folder = write_files({"a.jsonl": jsonl(*(rec(i) for i in range(100)))})
+
+    def segments(factor):
+        monkeypatch.setattr(indexer_module, "MERGE_FACTOR", factor)
+        ix = tmp_path / f"ix{factor}"
+        report = Indexer(IndexStore(ix), batch_size=12, workers=0).run([folder])
+        assert report.commits == 9 and report.documents == 100 and verify(IndexStore(ix)).ok
+        found = IndexStore(ix).open()._segments()
+        assert sum(s.doc_count() for s in found) == 101  # the articles and the file's record
+        return sorted(s.doc_count() for s in found)
+
+    # 9 commits of 12 articles: a tier of 16 is not full, so nothing is rewritten (Whoosh's policy merges).
+    assert segments(16) == [5] + [12] * 8
+    # Three at a time: 36 articles, then 100+ in the next tier.
+    assert len(segments(3)) <= 3
+
+
 def test_segment_lengths_read_once_match_whoosh(tmp_path, corpus):
     from whoosh.codec.whoosh3 import W3Codec
 
