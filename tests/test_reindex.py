@@ -608,6 +608,28 @@ def test_a_failing_worker_stops_the_run_and_loses_nothing_committed(tmp_path, wr
     assert verify(IndexStore(ix)).ok  # the failed run's segment files are gone
 
 
+def test_a_worker_that_dies_stops_the_run_with_a_clear_error(tmp_path, write_files, monkeypatch):
+    from newsearch import parse
+    from newsearch.errors import WorkerError
+
+    folder = write_files({"a.jsonl": jsonl(*(rec(i) for i in range(40)))})
+    build = indexer_module.article_document
+
+    def dying(article):
+        if article.id == "dep-30":
+            os._exit(9)  # as if killed (out of memory)
+        return build(article)
+
+    monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(indexer_module, "POOL_MIN_ARTICLES", 10)
+    monkeypatch.setattr(indexer_module, "article_document", dying)
+    with pytest.raises(WorkerError, match=r"an indexing worker stopped unexpectedly \(exit code 9\)"):
+        Indexer(IndexStore(tmp_path / "ix"), batch_size=20, workers=2).run([folder])
+    monkeypatch.setattr(indexer_module, "article_document", build)
+    report = Indexer(IndexStore(tmp_path / "ix"), workers=2).run([folder])
+    assert report.documents == 40 and verify(IndexStore(tmp_path / "ix")).ok
+
+
 def test_segments_merge_by_size_tier(tmp_path, write_files, monkeypatch):
     folder = write_files({"a.jsonl": jsonl(*(rec(i) for i in range(100)))})
 

@@ -9,21 +9,22 @@ job's process adds to the index's table of contents. That process only reads, ha
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from .errors import WorkerError
 from .store import IndexWriter, open_whoosh
 
 # Articles sent to a worker at once, and chunks waiting per worker: enough to keep the workers busy, few
 # enough that memory stays flat however big the file.
 CHUNK = 64
 AHEAD = 4
-
-
-class WorkerError(RuntimeError):
-    """An indexing worker failed or vanished."""
+_KEPT = "; the index was left as it was last committed"
+# Seconds a worker gets to stop (it cancels an unfinished segment) before it is terminated.
+STOP_TIMEOUT = 30
 
 
 class SegmentBuilders:
@@ -87,7 +88,7 @@ class SegmentBuilders:
                     conn.send(("stop",))
                 except OSError:
                     pass
-            proc.join(timeout=None if not self._broken else 0)
+            proc.join(timeout=0 if self._broken else STOP_TIMEOUT)
             if proc.is_alive():
                 proc.terminate()
                 proc.join()
@@ -122,7 +123,7 @@ class SegmentBuilders:
             conn.send(message)
         except OSError as exc:
             self._broken = True
-            raise WorkerError(f"an indexing worker stopped unexpectedly ({exc})") from None
+            raise WorkerError(f"an indexing worker stopped unexpectedly ({exc}){_KEPT}") from None
 
     def _receive_any(self) -> None:
         for conn in wait(self._conns):
@@ -136,8 +137,9 @@ class SegmentBuilders:
             kind, value = conn.recv()
         except (EOFError, OSError):
             self._broken = True
+            self._procs[k].join(timeout=STOP_TIMEOUT)  # the pipe closes just before the process is reaped
             code = self._procs[k].exitcode
-            raise WorkerError(f"an indexing worker stopped unexpectedly (exit code {code})") from None
+            raise WorkerError(f"an indexing worker stopped unexpectedly (exit code {code}){_KEPT}") from None
         if kind == "error":
             self._broken = True
             raise value
@@ -148,6 +150,8 @@ class SegmentBuilders:
 
 def _serve(conn, gen_dir: str, build: Callable, limitmb: int) -> None:
     """Run one worker: build chunks of articles into a segment, finish it on request, until told to stop."""
+    # Ctrl-C is the job's to handle: it stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     writer = None
     latest: dict[str, int] = {}  # article id → its document number in the open segment
     replaced: list[int] = []
@@ -194,4 +198,4 @@ def _portable(exc: BaseException) -> BaseException:
         pickle.loads(pickle.dumps(exc))
         return exc
     except Exception:
-        return WorkerError("an indexing worker failed:\n" + "".join(traceback.format_exception(exc)))
+        return WorkerError(f"an indexing worker failed{_KEPT}:\n" + "".join(traceback.format_exception(exc)))

@@ -43,3 +43,9 @@ class NotFoundError(NewsearchError):
     """An article id is not in the index."""
 
     status = 404
+
+
+class WorkerError(NewsearchError):
+    """An indexing worker process failed or vanished."""
+
+    status = 500
