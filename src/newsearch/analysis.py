@@ -255,10 +255,13 @@ def index_positions(text: str) -> dict[str, list[int]]:
     Every filter of the pipeline works on one word at a time (the position shifts of hyphens and stop words
     add up), so the pipeline runs once per distinct word and its output is replayed at each occurrence.
     """
+    words = _WORD_RE.findall(text)
+    entries = list(map(_WORD_CACHE.get, words))  # the loop stays in C for the words seen before
+    if None in entries:
+        entries = [entry or word_terms(word) for entry, word in zip(entries, words, strict=True)]
     positions: dict[str, list[int]] = {}
     base = 0
-    for word in _WORD_RE.findall(text):
-        terms, advance = word_terms(word)
+    for terms, advance in entries:
         for term, offset in terms:
             found = positions.get(term)
             if found is None:

@@ -152,14 +152,24 @@ def merge_tiers(writer, segments: list) -> list:
     return [s for s in segments if id(s) not in merged]
 
 
+# Encoded position lists of one position: four words in five occur once in an article.
+_ONE_POSITION: dict[int, bytes] = {}
+
+
 def analysed(field_name: str, text: str) -> Analysed:
     """Return the postings Whoosh makes of one French text field's value, computed here (in a worker) once."""
     fmt = _FIELDS[field_name].format
+    boost = fmt.field_boost
     # What Whoosh's Positions.word_values yields, from positions replayed per distinct word (index_positions).
-    postings = [
-        (term.encode("utf-8"), len(poslist), float(len(poslist)) * fmt.field_boost, fmt.encode(poslist))
-        for term, poslist in index_positions(text).items()
-    ]
+    postings = []
+    for term, poslist in index_positions(text).items():
+        if len(poslist) == 1:
+            value = _ONE_POSITION.get(poslist[0])
+            if value is None:
+                value = _ONE_POSITION[poslist[0]] = fmt.encode(poslist)
+            postings.append((term.encode("utf-8"), 1, boost, value))
+        else:
+            postings.append((term.encode("utf-8"), len(poslist), len(poslist) * boost, fmt.encode(poslist)))
     return Analysed(postings)
 
 
