@@ -46,6 +46,14 @@ def fold(text: str) -> str:
     return folded
 
 
+def fold_all(words: list[str]) -> list[str]:
+    """Return fold() of each word; the words seen before are looked up in one C loop."""
+    folded = list(map(_FOLD_CACHE.get, words))
+    if None in folded:
+        folded = [f if f is not None else fold(w) for f, w in zip(folded, words, strict=True)]
+    return folded
+
+
 def _light_stem(word: str) -> str:
     # Plural first, so that the feminine rules see the singular form.
     if word.endswith("eaux"):

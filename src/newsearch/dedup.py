@@ -31,7 +31,7 @@ import struct
 from collections import defaultdict
 from collections.abc import Iterable
 
-from .analysis import fold
+from .analysis import fold_all
 from .dates import parse_iso, to_utc_timestamp
 
 SHINGLE_WORDS = 3
@@ -59,15 +59,22 @@ _SPREAD = 0x9E3779B97F4A7C15
 
 def shingles(text: str, size: int = SHINGLE_WORDS) -> set[str]:
     """Return the set of runs of size consecutive folded words (all the words when there are fewer)."""
-    words = [w for w in (fold(w) for w in _WORD_RE.findall(text)) if w]
+    words = list(filter(None, fold_all(_WORD_RE.findall(text))))
     if len(words) <= size:
         return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+    return set(map(" ".join, zip(*(words[i:] for i in range(size)), strict=False)))  # runs stop at the last word
 
 
 def _hash64(value: str) -> int:
     # blake2b, not hash(): fingerprints are stored in the index and must not change between runs.
     return int.from_bytes(hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def _hashes64(values) -> tuple[int, ...]:
+    """Return _hash64 of each value, the digests turned into integers in one call."""
+    values = list(values)
+    digests = b"".join([hashlib.blake2b(v.encode("utf-8"), digest_size=8).digest() for v in values])
+    return struct.unpack(f">{len(values)}Q", digests)
 
 
 def signature(text: str) -> int:
@@ -101,12 +108,9 @@ def hamming(a: int, b: int) -> int:
 def minhash(text: str, k: int = MINHASH_SIZE) -> tuple[int, ...]:
     """Return k MinHash values of text's shingles (empty for a text without words)."""
     # One hash per shingle: its remainder picks one of k bins, the quotient competes for the bin's minimum.
-    bins: list[int | None] = [None] * k
-    for shingle in shingles(text):
-        h = _hash64(shingle)
-        slot, value = h % k, h // k
-        if bins[slot] is None or value < bins[slot]:
-            bins[slot] = value
+    # In descending order, the last hash written to a bin is its smallest.
+    lowest = {h % k: h // k for h in sorted(_hashes64(shingles(text)), reverse=True)}
+    bins: list[int | None] = [lowest.get(slot) for slot in range(k)]
     if all(v is None for v in bins):
         return ()
     out = []
