@@ -48,6 +48,7 @@ PERSON, PLACE, ORG = "personnes", "lieux", "organisations"
 TYPES = (PERSON, PLACE, ORG)
 
 _TOKEN_RE = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
+_SPLIT_RE = re.compile(f"({_TOKEN_RE.pattern})")
 # Punctuation after which the next word starts a sentence (its capital is grammar, not a name).
 _SENTENCE_MARKS = frozenset('.!?…:;«»"“”()[]—–•|/')
 # Abbreviations whose full stop does not end a sentence; the title ones announce a person.
@@ -228,6 +229,7 @@ class Resources:
     first_names: frozenset[str] = frozenset()
     known: dict[tuple[str, ...], list[_Known]] = field(default_factory=dict)
     known_starts: set[str] = field(default_factory=set)  # first words of known names, to skip the rest fast
+    known_prefixes: set[tuple[str, ...]] = field(default_factory=set)  # every start of a known name's key
     longest_known: int = 1
 
 
@@ -260,7 +262,9 @@ def resources() -> Resources:
             )
             entry = _Known(section, canonical, words, surname)
             res.known.setdefault(_key(words), []).append(entry)
-            res.known_starts.add(_key(words[:1])[0])
+            key = _key(words)
+            res.known_starts.add(key[0])
+            res.known_prefixes.update(key[:n] for n in range(1, len(key) + 1))
             res.longest_known = max(res.longest_known, len(words))
     return res
 
@@ -285,31 +289,30 @@ def _shape(word: str) -> tuple[str, bool]:
 
 
 def _tokens(text: str) -> list[_Token]:
-    tokens = []
-    for m in _TOKEN_RE.finditer(text):
-        word = m.group()
-        tokens.append(_Token(word, m.start(), word[0].isalnum() or word[0] == "_"))
-    for i, tok in enumerate(tokens):
-        if not tok.word:
-            continue
-        tok.key, tok.cap = _shape(tok.text)
-        if i == 0:
-            tok.initial = True
-            continue
-        prev = tokens[i - 1]
-        between = text[prev.start + len(prev.text) : tok.start]
-        if "\n" in between:
-            tok.initial = True
-        elif not prev.word and prev.text in _SENTENCE_MARKS:
-            # "M. Macron": the full stop of an abbreviation does not start a sentence.
-            before = tokens[i - 2] if i >= 2 else None
-            abbreviation = (
-                prev.text == "."
-                and before is not None
-                and before.word
-                and (fold(before.text) in _ABBREVIATIONS or (len(before.text) == 1 and before.text.isupper()))
-            )
-            tok.initial = not abbreviation
+    # split() hands over the tokens and the gaps between them (whitespace) in one call.
+    parts = _SPLIT_RE.split(text)
+    tokens: list[_Token] = []
+    start = len(parts[0])
+    prev = before = None
+    for k in range(1, len(parts), 2):
+        word = parts[k]
+        tok = _Token(word, start, word[0].isalnum() or word[0] == "_")
+        start += len(word) + len(parts[k + 1])
+        if tok.word:
+            tok.key, tok.cap = _shape(word)
+            if prev is None or "\n" in parts[k - 1]:
+                tok.initial = True
+            elif not prev.word and prev.text in _SENTENCE_MARKS:
+                # "M. Macron": the full stop of an abbreviation does not start a sentence.
+                abbreviation = (
+                    prev.text == "."
+                    and before is not None
+                    and before.word
+                    and (fold(before.text) in _ABBREVIATIONS or (len(before.text) == 1 and before.text.isupper()))
+                )
+                tok.initial = not abbreviation
+        tokens.append(tok)
+        before, prev = prev, tok
     return tokens
 
 
@@ -338,13 +341,16 @@ class _Extractor:
         """Return (entry, length) of the longest known entity starting at token i, or None."""
         if tokens[i].key not in self.res.known_starts:
             return None
-        words = []
-        for j in range(i, len(tokens)):
-            if not tokens[j].word or len(words) >= self.res.longest_known:
+        # Only as far as some known name goes: "le" starts "Le Monde", "le gouvernement" starts nothing.
+        words, key, keys, prefixes = [], (), [], self.res.known_prefixes
+        for j in range(i, min(len(tokens), i + self.res.longest_known)):
+            key += (tokens[j].key,)
+            if not tokens[j].word or key not in prefixes:
                 break
             words.append(tokens[j])
+            keys.append(key)
         for length in range(len(words), 0, -1):
-            entries = self.res.known.get(tuple(t.key for t in words[:length]))
+            entries = self.res.known.get(keys[length - 1])
             for entry in entries or ():
                 if self.shape_matches(entry, words[:length]) and self.stands_alone(entry, tokens, i, i + length):
                     return entry, length
