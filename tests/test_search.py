@@ -459,6 +459,18 @@ def test_passage_scores_weigh_title_words_and_saturate_repeats(tmp_path):
     assert scorer.title_coverage({"title": "Énergie et climat"}) == 0.5
 
 
+def test_document_frequencies_are_the_readers_read_once(engine):
+    from newsearch.docsets import LeafCache
+
+    searcher, _ = engine.refresh()
+    reader, leaves = searcher.reader(), LeafCache(searcher)
+    pairs = [(f, t) for f in ("title", "body") for t in ("franc", "paris", "gouvernement", "absentissime")]
+    want = [reader.doc_frequency(f, t) for f, t in pairs]
+    assert [leaves.doc_frequency(f, t) for f, t in pairs] == want and any(want) and 0 in want
+    leaves.searcher = None  # a second lookup must not need the reader
+    assert [leaves.doc_frequency(f, t) for f, t in pairs] == want
+
+
 @pytest.mark.parametrize("q", ["Paris OR France OR Macron OR grève OR climat OR santé", "euros", "France"])
 @pytest.mark.parametrize("sort", ["relevance", "date", "recent"])
 def test_total_counts_every_match_even_past_the_first_page(engine, q, sort):

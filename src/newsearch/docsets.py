@@ -120,6 +120,22 @@ class LeafCache:
         self._lock = threading.Lock()
         self._prefixes: dict[tuple[str, str], list[str]] = {}
         self._lengths: dict = {}
+        self._frequencies: dict[tuple[str, str], int] = {}
+
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        """Return the reader's document frequency of a term, looked up once per searcher.
+
+        Whoosh asks every segment's term table: a pasted paragraph's 50 words in two fields over 14
+        segments were 1,400 lookups, a third of its search.
+        """
+        key = (fieldname, text)
+        found = self._frequencies.get(key)
+        if found is None:
+            found = self.searcher.reader().doc_frequency(fieldname, text)
+            if len(self._frequencies) >= MAX_ENTRIES:
+                self._frequencies.clear()
+            self._frequencies[key] = found
+        return found
 
     def terms_within(self, fieldname: str, text: str, maxdist: int, prefix: int = 0):
         """Yield the terms within maxdist Damerau-Levenshtein edits of text, as Whoosh's reader.terms_within

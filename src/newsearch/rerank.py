@@ -55,9 +55,10 @@ class PassageScorer:
                 freq = max(reader.doc_frequency("title", word), reader.doc_frequency("body", word))
             self.idf[word] = math.log(1 + (n - freq + 0.5) / (freq + 0.5))
 
-    def score(self, fields: dict) -> float:
-        """Return the BM25F score of one article from its stored title and body."""
-        title = analysed_words(fields.get("title") or "")
+    def score(self, fields: dict, title: list[str] | None = None) -> float:
+        """Return the BM25F score of one article from its stored title (or its analysed words) and body."""
+        if title is None:
+            title = analysed_words(fields.get("title") or "")
         body = analysed_words((fields.get("body") or "")[:MAX_BODY_CHARS])
         title_tf, body_tf = Counter(title), Counter(body)
         lead = set(title) | set(body[:LEAD_WORDS])
@@ -72,9 +73,9 @@ class PassageScorer:
                 total += self.idf[word] * tf / (K1 + tf)
         return total
 
-    def title_coverage(self, fields: dict) -> float:
-        """Return the share of the title's distinct words that the passage contains."""
-        title = set(analysed_words(fields.get("title") or ""))
+    def title_coverage(self, fields: dict, title: list[str] | None = None) -> float:
+        """Return the share of the title's distinct words (analysed, if given) that the passage contains."""
+        title = set(analysed_words(fields.get("title") or "") if title is None else title)
         return len(title & self.distinct) / len(title) if title else 0.0
 
 
@@ -90,10 +91,11 @@ def rerank_passage(searcher, docs: list[int], scores: dict, text: str, df: dict[
         return docs
     window = docs[:WINDOW]
     stored = {d: searcher.stored_fields(d) for d in window}
-    bm25f = {d: scorer.score(stored[d]) for d in window}
+    titles = {d: analysed_words(stored[d].get("title") or "") for d in window}
+    bm25f = {d: scorer.score(stored[d], titles[d]) for d in window}
     top = max(bm25f.values()) or 1.0
     for d in window:
-        scores[d] = bm25f[d] / top + TITLE_COVERAGE * scorer.title_coverage(stored[d])
+        scores[d] = bm25f[d] / top + TITLE_COVERAGE * scorer.title_coverage(stored[d], titles[d])
     ranked = sorted(window, key=lambda d: -scores[d])
     # Hits past the window stay below it, in their first-stage order, on the same scale.
     floor = min(scores[d] for d in window)

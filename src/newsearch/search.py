@@ -187,16 +187,17 @@ def typed_words(text: str) -> list[str]:
     return words
 
 
-def passage_query(searcher, text: str, keep: int | None, df: dict[str, int] | None = None):
+def passage_query(searcher, text: str, keep: int | None, df: dict[str, int] | None = None, frequency=None):
     """Return the first-stage query of a pasted passage: its rarest words, in every article field, OR-ed.
 
-    df receives each word's document frequency (the most of title and body), for the second stage.
+    df receives each word's document frequency (the most of title and body), for the second stage;
+    frequency(field, term) looks one up (default: the reader's doc_frequency).
     """
-    reader = searcher.reader()
+    frequency = frequency or searcher.reader().doc_frequency
     df = {} if df is None else df
     for term in analyze(text):
         if term not in df:
-            df[term] = max(reader.doc_frequency(f, term) for f in ("title", "body"))
+            df[term] = max(frequency(f, term) for f in ("title", "body"))
     if not df:
         return None
     # Words absent from the index cannot match: leaving them out keeps the rarest that can.
@@ -498,7 +499,7 @@ class Engine:
         passage_df: dict[str, int] = {}
         if is_long_query(normalize_query(text)):
             _check_shape(normalize_query(text))
-            q = passage_query(searcher, text, PASSAGE_MATCH_TERMS, passage_df)
+            q = passage_query(searcher, text, PASSAGE_MATCH_TERMS, passage_df, self._leaves_of(searcher).doc_frequency)
             if q is None:
                 raise QueryError(f"the query {text!r} has no searchable word (only stop words or operators)")
         else:
