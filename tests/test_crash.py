@@ -197,6 +197,53 @@ def test_sigkill_at_random_moments(tmp_path, monkeypatch):
     assert landed >= 15  # most kills hit a running job, not one that had finished
 
 
+# Indexes with worker processes (as for a big file) in batches of 50, the way the CLI would.
+POOLED_JOB = """
+import sys
+import newsearch.indexer as indexer
+from newsearch.store import IndexStore
+
+indexer.POOL_MIN_ARTICLES = 10
+indexer.Indexer(IndexStore(sys.argv[1]), batch_size=50, workers=2).run([sys.argv[2]])
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_while_workers_build_segments(tmp_path, monkeypatch):
+    from newsearch import indexer
+
+    rng = random.Random(SEED)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lines = [
+        json.dumps({"id": f"w-{i}", "title": f"Dépêche {i}", "body": " ".join(rng.choices(WORDS, k=60))}) + "\n"
+        for i in range(400)
+    ]
+    (corpus / "flux.jsonl").write_text("".join(lines), "utf-8")
+    monkeypatch.setattr(indexer, "POOL_MIN_ARTICLES", 10)
+    states = reference_states(monkeypatch, tmp_path / "ref", [corpus], 50)
+    assert len(set(states)) >= 8 and len(states[-1][1]) == 400
+    job = tmp_path / "job.py"
+    job.write_text(POOLED_JOB, "utf-8")
+    started = time.monotonic()
+    subprocess.run([sys.executable, str(job), str(tmp_path / "timing"), str(corpus)], check=True, timeout=120)
+    duration = time.monotonic() - started
+    killed = 0
+    for trial in range(6):
+        ix = tmp_path / f"trial-{trial}"
+        proc = subprocess.Popen([sys.executable, str(job), str(ix), str(corpus)], stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, duration * 0.9))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        killed += proc.returncode == -signal.SIGKILL
+        # The workers die with the job (they hold its lock while alive): the lock is free within moments.
+        with IndexStore(ix).lock(timeout=5):
+            pass
+        check_after_kill(ix, [None, ((), ()), *states], [corpus], states[-1], False, 50, f"trial {trial}")
+        shutil.rmtree(ix)
+    assert killed >= 4
+
+
 # --- SIGKILL at each file operation of a commit ---------------------------------------------------
 
 

@@ -8,7 +8,9 @@ job's process adds to the index's table of contents. That process only reads, ha
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
 import signal
 import traceback
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from .store import IndexWriter, open_whoosh
 CHUNK = 64
 AHEAD = 4
 _KEPT = "; the index was left as it was last committed"
+_PR_SET_PDEATHSIG = 1
 # Seconds a worker gets to stop (it cancels an unfinished segment) before it is terminated.
 STOP_TIMEOUT = 30
 
@@ -42,7 +45,7 @@ class SegmentBuilders:
         self._procs = []
         for _ in range(workers):
             ours, theirs = context.Pipe()
-            proc = context.Process(target=_serve, args=(theirs, str(gen_dir), build, limitmb), daemon=True)
+            proc = context.Process(target=_serve, args=(theirs, str(gen_dir), build, limitmb, os.getpid()), daemon=True)
             proc.start()
             theirs.close()
             self._conns.append(ours)
@@ -148,8 +151,24 @@ class SegmentBuilders:
         return kind, value
 
 
-def _serve(conn, gen_dir: str, build: Callable, limitmb: int) -> None:
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this worker when the job's process dies (Linux).
+
+    A worker inherits the job lock: an orphan finishing its chunk would hold it, and write a segment, after a
+    killed job. Without prctl it stops at its next message instead (the pipe is closed).
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the job died before prctl took effect
+        os._exit(1)
+
+
+def _serve(conn, gen_dir: str, build: Callable, limitmb: int, parent: int) -> None:
     """Run one worker: build chunks of articles into a segment, finish it on request, until told to stop."""
+    _die_with(parent)
     # Ctrl-C is the job's to handle: it stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     writer = None
