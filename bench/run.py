@@ -181,10 +181,35 @@ print(json.dumps({"documents": report.documents, "seconds": time.monotonic() - s
 """
 
 
-def run_child(argv: list[str], stdout=subprocess.PIPE) -> tuple[float, int, str, float]:
-    """Run a child process; return (wall seconds, peak RSS bytes from wait4, stdout, CPU seconds user+system)."""
+def tree_rss(pid: int) -> int:
+    """Return the resident memory of a process and all its descendants, in bytes (0 once it is gone)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/statm") as fh:
+                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                todo += [int(c) for c in fh.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_child(argv: list[str], stdout=subprocess.PIPE) -> tuple[float, int, str, float, int]:
+    """Run a child process; return (wall seconds, peak RSS bytes from wait4 (its largest process), stdout, CPU
+    seconds user+system of it and its workers, peak RSS bytes of all its processes together, sampled)."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, text=True)
+    peak_total = [0]
+
+    def sample():
+        while proc.returncode is None:
+            peak_total[0] = max(peak_total[0], tree_rss(proc.pid))
+            time.sleep(0.25)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     out_chunks, err_chunks = [], []
     readers = []
     for stream, sink in ((proc.stdout, out_chunks), (proc.stderr, err_chunks)):
@@ -194,19 +219,20 @@ def run_child(argv: list[str], stdout=subprocess.PIPE) -> tuple[float, int, str,
             readers.append(t)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    sampler.join()
     for t in readers:
         t.join()
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{argv[:3]}… exited {proc.returncode}: {''.join(err_chunks)[-2000:]}")
-    return wall, usage.ru_maxrss * 1024, "".join(out_chunks), usage.ru_utime + usage.ru_stime
+    return wall, usage.ru_maxrss * 1024, "".join(out_chunks), usage.ru_utime + usage.ru_stime, peak_total[0]
 
 
 def index_newsearch(corpus: Path, index_dir: Path) -> dict:
     """Index a corpus from scratch with newsearch in a child process."""
     shutil.rmtree(index_dir, ignore_errors=True)
     log(f"indexing {corpus.name} into {index_dir} with newsearch")
-    wall, rss, out, cpu = run_child([sys.executable, "-c", INDEX_CHILD, str(index_dir), str(corpus), str(SRC)])
+    wall, rss, out, cpu, total = run_child([sys.executable, "-c", INDEX_CHILD, str(index_dir), str(corpus), str(SRC)])
     report = json.loads(out.strip().splitlines()[-1])
     from newsearch.store import IndexStore
 
@@ -216,11 +242,15 @@ def index_newsearch(corpus: Path, index_dir: Path) -> dict:
         "documents": report["documents"],
         "docs_per_s": report["documents"] / wall,
         "peak_rss_mb": rss / 2**20,
+        "peak_rss_total_mb": total / 2**20,
         "size_mb": IndexStore(index_dir).size_bytes() / 1e6,
         "commits": report["commits"],
         "skipped": report["skipped"],
     }
-    log(f"indexed {result['documents']} in {wall:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB")
+    log(
+        f"indexed {result['documents']} in {wall:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB "
+        f"({result['peak_rss_total_mb']:.0f} MB all processes together)"
+    )
     return result
 
 
@@ -228,7 +258,7 @@ def index_baseline(corpus: Path, index_dir: Path) -> dict:
     """Index a corpus from scratch with plain Whoosh defaults in a child process."""
     shutil.rmtree(index_dir, ignore_errors=True)
     log(f"indexing {corpus.name} into {index_dir} with plain Whoosh defaults")
-    wall, rss, out, cpu = run_child(
+    wall, rss, out, cpu, _ = run_child(
         [sys.executable, str(ROOT / "bench" / "baseline.py"), "index", str(corpus), str(index_dir)]
     )
     report = json.loads(out.strip().splitlines()[-1])
@@ -615,6 +645,8 @@ def build_tables(res: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                  ratio(get(ix, "docs_per_s"), get(bix, "docs_per_s")) if bix and ix else "–",
                  fmt(get(sc, "docs_per_s"), ".0f")])  # fmt: skip
     row("index: peak RSS (MB)", get(ix, "peak_rss_mb"), get(bix, "peak_rss_mb"), ".0f", scale=get(sc, "peak_rss_mb"))
+    row("index: peak RSS, all its processes (MB)", get(ix, "peak_rss_total_mb"), None, ".0f",
+        scale=get(sc, "peak_rss_total_mb"))  # fmt: skip
     row("index: size on disk (MB)", get(ix, "size_mb"), get(bix, "size_mb"), ".0f", scale=get(sc, "size_mb"))
     row("search, Python API: median (ms)", get(api, "median_ms"), get(bapi, "median_ms"), scale=get(sapi, "median_ms"))
     row("search, Python API: p95 (ms)", get(api, "p95_ms"), get(bapi, "p95_ms"), scale=get(sapi, "p95_ms"))
@@ -641,8 +673,9 @@ def build_tables(res: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     t = TARGETS
     targets = [
         ["index 33,954 articles ≤ 90 s", fmt(get(ix, "wall_s"), ".1f", " s"), status(get(ix, "wall_s"), t["index_seconds"])],
-        ["index peak RSS ≤ 1 GB", fmt(get(ix, "peak_rss_mb"), ".0f", " MB"),
-         status(get(ix, "peak_rss_mb"), t["index_rss_mb"])],
+        # All processes together (the job and its workers) when sampled, else the largest one.
+        ["index peak RSS ≤ 1 GB", fmt(get(ix, "peak_rss_total_mb") or get(ix, "peak_rss_mb"), ".0f", " MB"),
+         status(get(ix, "peak_rss_total_mb") or get(ix, "peak_rss_mb"), t["index_rss_mb"])],
         ["search + facets + snippets: median ≤ 15 ms", fmt(get(api, "median_ms"), ".1f", " ms"),
          status(get(api, "median_ms"), t["search_median_ms"])],
         ["search + facets + snippets: p95 ≤ 50 ms", fmt(get(api, "p95_ms"), ".1f", " ms"),
