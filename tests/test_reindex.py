@@ -630,6 +630,35 @@ def test_a_worker_that_dies_stops_the_run_with_a_clear_error(tmp_path, write_fil
     assert report.documents == 40 and verify(IndexStore(tmp_path / "ix")).ok
 
 
+def test_a_file_unreadable_midway_keeps_what_the_workers_built(tmp_path, write_files, monkeypatch):
+    from newsearch import parse
+    from newsearch.errors import ParseError
+
+    folder = write_files({"flux.jsonl": jsonl(*(rec(i) for i in range(60)))})
+    real = indexer_module.iter_jsonl
+
+    def failing(path, errors):
+        for n, article in enumerate(real(path, errors)):
+            if n == 40:
+                raise ParseError(f"{path}: cannot read: Input/output error")
+            yield article
+
+    monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(indexer_module, "POOL_MIN_ARTICLES", 10)
+    monkeypatch.setattr(indexer_module, "iter_jsonl", failing)
+    ix = tmp_path / "ix"
+    report = Indexer(IndexStore(ix), workers=2).run([folder])
+    assert report.skipped == [{"path": str(folder / "flux.jsonl"), "reason": "cannot read: Input/output error"}]
+    with IndexStore(ix).open().searcher() as searcher:
+        (record,) = read_records(searcher).values()
+        indexed = sorted(f["id"] for f in searcher.documents(kind="article"))
+    # The record claims what the index holds: the 40 articles read before the error, built by the workers.
+    assert not record.complete and sorted(record.ids) == indexed == sorted(f"dep-{i}" for i in range(40))
+    monkeypatch.setattr(indexer_module, "iter_jsonl", real)
+    report = Indexer(IndexStore(ix), workers=2).run([folder])
+    assert counts(report) == (20, 0, 0, 40) and report.documents == 60 and verify(IndexStore(ix)).ok
+
+
 def test_segments_merge_by_size_tier(tmp_path, write_files, monkeypatch):
     folder = write_files({"a.jsonl": jsonl(*(rec(i) for i in range(100)))})
 

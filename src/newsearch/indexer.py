@@ -132,7 +132,6 @@ MERGE_FACTOR = 16
 MERGE_FACTOR_TINY = 4
 MERGE_FACTOR_BIG = 256
 _FIELDS = build_schema()
-_FIELDS = build_schema()
 
 
 def merge_tiers(writer, segments: list) -> list:
@@ -612,6 +611,11 @@ class _Job:
             self.builders = builders
             try:
                 yield
+            except ParseError:
+                # The file failed, not the workers: what they built is kept, as the file's record will say.
+                self.segments += builders.finish()
+                raise
+            else:
                 self.segments += builders.finish()
             finally:
                 self.builders = None
