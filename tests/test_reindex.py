@@ -22,7 +22,7 @@ from newsearch.errors import SchemaVersionError
 from newsearch.indexer import Indexer, read_records
 from newsearch.schema import INDEX_VERSION, SOURCE
 from newsearch.search import Engine, SearchRequest
-from newsearch.store import META, DurableFileStorage, IndexStore, WriteError
+from newsearch.store import META, DurableFileStorage, IndexStore, IndexWriter, WriteError
 from newsearch.verify import verify
 
 
@@ -657,6 +657,27 @@ def test_a_file_unreadable_midway_keeps_what_the_workers_built(tmp_path, write_f
     monkeypatch.setattr(indexer_module, "iter_jsonl", real)
     report = Indexer(IndexStore(ix), workers=2).run([folder])
     assert counts(report) == (20, 0, 0, 40) and report.documents == 60 and verify(IndexStore(ix)).ok
+
+
+def niceness_document(article):
+    return {"id": article.id, "kind": "article", "author": os.nice(0)}
+
+
+def test_workers_yield_the_cpu_to_searches(tmp_path):
+    from newsearch.builders import NICE, SegmentBuilders
+    from newsearch.parse import Article
+
+    store = IndexStore(tmp_path / "ix")
+    gen_dir, ix = store.new_generation()
+    with SegmentBuilders(gen_dir, 2, niceness_document) as builders:
+        for i in range(3):
+            builders.send(Article(id=f"a{i}", title="t", body="b"))
+        segments = builders.finish()
+    writer = IndexWriter(ix)
+    writer.add_segments(segments)
+    writer.commit()
+    with ix.searcher() as searcher:
+        assert NICE > 0 and {f["author"] for f in searcher.all_stored_fields()} == {min(19, os.nice(0) + NICE)}
 
 
 def test_segments_merge_by_size_tier(tmp_path, write_files, monkeypatch):
