@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import marshal
-
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
@@ -22,18 +20,12 @@ ENTITY_FIELDS = {"person": "personnes", "place": "lieux", "org": "organisations"
 
 
 class Analysed:
-    """A text field's postings computed ahead of time, marshalled when they cross processes."""
+    """A text field's postings computed ahead of time (indexer.analysed), for FrenchText to index as they are."""
 
     __slots__ = ("postings",)
 
     def __init__(self, postings: list):
         self.postings = postings
-
-    def __getstate__(self):
-        return marshal.dumps(self.postings)
-
-    def __setstate__(self, blob):
-        self.postings = marshal.loads(blob)
 
 
 class FrenchText(TEXT):
