@@ -6,20 +6,37 @@ INDEX ?= index
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test test-fast install chromium bench lint format clean
+.PHONY: demo test test-fast install install-test lock chromium bench lint format clean
 
+# The venv's own pip (the one `python -m venv` bundles) installs the locked versions, hash-checked, then newsearch
+# itself without resolving anything: two fresh machines run the same versions. `make lock` regenerates the locks.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
+
+$(VENV)/.installed-test: pyproject.toml requirements-test.lock | $(BIN)/python
+	$(BIN)/python -m pip install -q --require-hashes -r requirements-test.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $(VENV)/.installed $@
 
 # Byte-compile the sources: where PYTHONDONTWRITEBYTECODE is set, every `newsearch` run would compile them again
 # (0.08 s of a 0.5 s one-shot query).
 install: $(VENV)/.installed
 	@$(BIN)/python -m compileall -q src >/dev/null
+
+install-test: $(VENV)/.installed-test
+	@$(BIN)/python -m compileall -q src >/dev/null
+
+# Both locks cover Python 3.10 and later on every platform, with the hashes of every file PyPI serves.
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.10 --generate-hashes --no-header -q
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install -q uv==0.13.8
+	$(UV_COMPILE) -o requirements.lock
+	$(UV_COMPILE) --extra test -o requirements-test.lock
 
 # Index the bundled sample corpus (incrementally) and serve the UI on http://$(HOST):$(PORT)/.
 # An index left by an older version (exit code 3) is rebuilt with --full rather than stopping the demo.
@@ -30,10 +47,10 @@ demo: install
 	$(BIN)/newsearch serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
 # The whole suite, browser tests included (installs Debian's chromium when missing).
-test: install chromium
+test: install-test chromium
 	$(BIN)/python -m pytest
 
-test-fast: install
+test-fast: install-test
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
 chromium:
@@ -41,14 +58,14 @@ chromium:
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-bench: install
+bench: install-test
 	$(BIN)/python bench/run.py
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-format: install
+format: install-test
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 

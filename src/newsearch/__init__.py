@@ -1,3 +1,8 @@
 """newsearch: a search engine for French news, on Whoosh."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("newsearch")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -8,6 +8,7 @@ Exit codes, for scripts:
   3  no usable index (missing, damaged, or built by another version)
   4  index: some files or records were skipped (the rest was indexed)
   5  index: another job holds the lock (after --lock-timeout)
+  6  newsearch's installation is incomplete (a package or data file is missing)
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import textwrap
 
 import click
 
+from . import __version__
 from .errors import (
     IndexDamagedError,
     IndexLockedError,
     IndexMissingError,
+    InstallError,
     NewsearchError,
     QueryError,
     SchemaVersionError,
@@ -33,6 +36,7 @@ EXIT_USAGE = 2
 EXIT_INDEX = 3
 EXIT_SKIPPED = 4
 EXIT_LOCKED = 5
+EXIT_INSTALL = 6
 
 
 class DomainError(click.ClickException):
@@ -46,6 +50,8 @@ class DomainError(click.ClickException):
             self.exit_code = EXIT_LOCKED
         elif isinstance(error, QueryError):
             self.exit_code = EXIT_USAGE
+        elif isinstance(error, InstallError):
+            self.exit_code = EXIT_INSTALL
         else:
             self.exit_code = 1
 
@@ -61,7 +67,7 @@ def index_option(f):
 
 
 @click.group(help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="newsearch")
+@click.version_option(__version__, prog_name="newsearch")
 def cli():
     """Search French news articles."""
 
@@ -336,7 +342,7 @@ def stats_command(index_dir, as_json):
     click.echo(f"documents      {stats['documents']} ({stats['undated']} undated)")
     click.echo(f"dates          {stats['date_min'] or '-'} … {stats['date_max'] or '-'}")
     click.echo(f"index          {stats['index_dir']} ({stats['generation']}, {stats['size_bytes'] / 1e6:.1f} MB)")
-    click.echo(f"index version  {stats['index_version']}")
+    click.echo(f"index version  {stats['index_version']} (newsearch {stats['version']})")
     click.echo("top tags       " + ", ".join(f"{t['label']} ({t['count']})" for t in stats["top_tags"]))
 
 

@@ -49,3 +49,9 @@ class WorkerError(NewsearchError):
     """An indexing worker process failed or vanished."""
 
     status = 500
+
+
+class InstallError(NewsearchError):
+    """newsearch's own installation is incomplete: a package or a data file it needs is missing."""
+
+    status = 500

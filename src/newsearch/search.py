@@ -770,6 +770,7 @@ class Engine:
 
     def stats(self) -> dict:
         """Return document count, date range, top tags, size and version of the index."""
+        from . import __version__
         from .schema import INDEX_VERSION
 
         searcher, cache = self.refresh()
@@ -789,6 +790,7 @@ class Engine:
             "generation": self._generation,
             "size_bytes": self.store.size_bytes(),
             "index_version": INDEX_VERSION,
+            "version": __version__,
         }
 
 

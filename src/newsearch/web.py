@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -11,12 +12,22 @@ from flask import Flask, abort, jsonify, make_response, render_template, request
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
+from . import __version__
 from .dates import bucket_label, french_date, parse_iso
-from .errors import NewsearchError, QueryError
+from .errors import InstallError, NewsearchError, QueryError
 from .parse import tag_key
 from .search import Engine, SearchRequest
 
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+# Installed from the top-level web/ folder as the package newsearch.webui (pyproject.toml), in a wheel and in a checkout.
+UI_PACKAGE = "newsearch.webui"
+UI_FILES = (
+    "templates/base.html",
+    "templates/search.html",
+    "templates/article.html",
+    "templates/error.html",
+    "static/style.css",
+    "static/app.js",
+)
 
 PAGE_SIZE = 10
 # A 2,000-character query (the Engine's limit) of plain letters fits; pasted megabytes do not reach the Engine.
@@ -441,9 +452,24 @@ def public_article(article: dict) -> dict:
 # --- the app -----------------------------------------------------------------------------------
 
 
+def ui_dir() -> Path:
+    """Return the folder of the UI's templates and static files, or raise InstallError if any is missing."""
+    try:
+        root = Path(str(resources.files(UI_PACKAGE)))
+    except ModuleNotFoundError:
+        raise InstallError(f"the web UI files ({UI_PACKAGE}) are not installed: reinstall newsearch") from None
+    missing = [name for name in UI_FILES if not (root / name).is_file()]
+    if missing:
+        raise InstallError(
+            f"the web UI files are incomplete in {root} (missing {', '.join(missing)}): reinstall newsearch"
+        )
+    return root
+
+
 def create_app(config=None):
     """Create the web app; config may set INDEX_DIR, SEARCH_TIME_LIMIT and MAX_QUERY_STRING."""
-    app = Flask(__name__, template_folder=str(WEB_DIR / "templates"), static_folder=str(WEB_DIR / "static"))
+    web_dir = ui_dir()
+    app = Flask(__name__, template_folder=str(web_dir / "templates"), static_folder=str(web_dir / "static"))
     app.config.update(
         INDEX_DIR=None,
         SEARCH_TIME_LIMIT=2.0,
@@ -453,6 +479,7 @@ def create_app(config=None):
     )
     if config:
         app.config.update(config)
+    app.jinja_env.globals["newsearch_version"] = __version__
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     engine = Engine(app.config["INDEX_DIR"], time_limit=app.config["SEARCH_TIME_LIMIT"])

@@ -1,0 +1,1 @@
+"""The web UI's templates and static files, installed inside the package as newsearch.webui."""
