@@ -195,6 +195,22 @@ def test_wheel_installs_with_bundled_pip_and_serves_from_elsewhere(tmp_path):
     work.mkdir()
     check_user_journey(bin_dir, work)
 
+    # An install that lost a template stops serve at start with one line, not a 500 on every page.
+    site = run(
+        str(bin_dir / "python"), "-c", "import newsearch, os; print(os.path.dirname(newsearch.__file__))", cwd=work
+    )
+    (Path(site.stdout.strip()) / "webui" / "templates" / "error.html").unlink()
+    proc = subprocess.run(
+        [str(bin_dir / "newsearch"), "serve", "--index", str(work / "index"), "--port", str(free_port())],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+    )
+    assert proc.returncode == 6, proc
+    assert proc.stderr.strip().count("\n") == 0 and "templates/error.html" in proc.stderr, proc.stderr
+
 
 @pytest.mark.slow
 def test_sdist_from_a_clean_clone_installs_and_serves(tmp_path):
