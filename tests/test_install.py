@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -248,6 +249,36 @@ def test_lock_pins_every_declared_dependency_within_its_range(lock):
         versions = pins.get(re.sub(r"[-_.]+", "-", requirement.name).lower())
         assert versions, f"{requirement.name} is declared in pyproject.toml but not in {lock}: run `make lock`"
         assert any(requirement.specifier.contains(v, prereleases=True) for v in versions), (requirement, versions)
+
+
+def imported_modules(folder: Path) -> set[str]:
+    """Return the top-level names of every module imported by the Python files under folder."""
+    names = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize(("folder", "extras"), [("src", []), ("tests", ["test"])])
+def test_every_third_party_import_is_a_declared_dependency(folder, extras):
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {Requirement(r).name.lower().replace("_", "-") for r in project["dependencies"]}
+    for extra in extras:
+        declared |= {Requirement(r).name.lower().replace("_", "-") for r in project["optional-dependencies"][extra]}
+    distributions = packages_distributions()
+    local = {p.stem for p in (ROOT / folder).glob("*.py")} | {"newsearch"}
+    for module in sorted(imported_modules(ROOT / folder) - set(sys.stdlib_module_names) - local):
+        # A module named as its distribution counts even where its marker keeps it out (tomli on 3.11).
+        owners = {d.lower().replace("_", "-") for d in distributions.get(module, [module])}
+        assert owners & declared, (
+            f"{folder}/ imports {module} (from {owners or 'nowhere'}) but pyproject does not declare it"
+        )
 
 
 def test_python_m_newsearch_prints_the_version_from_the_metadata():
