@@ -346,3 +346,72 @@ def test_planted_scripts_never_run_and_show_as_text(tab, planted_site, artifacts
             assert original.get_attribute("href") == article["url"]
         else:
             assert original.count() == 0
+
+
+# --- the date histogram at every span ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def monthly_site(tmp_path_factory):
+    """A site with one article a month from January 2016 to December 2025, to show the histogram at any span."""
+    import json
+
+    from newsearch.indexer import Indexer
+    from newsearch.store import IndexStore
+
+    folder = tmp_path_factory.mktemp("monthly")
+    records = [
+        {
+            "id": f"mois-{year}-{month:02d}",
+            "title": f"Bilan du marché immobilier, {month:02d}/{year}",
+            "body": "Les notaires publient chaque mois leur bilan du marché immobilier dans les grandes villes.",
+            "date": f"{year}-{month:02d}-15T09:00:00+01:00",
+            "tags": ["Immobilier"],
+        }
+        for year in range(2016, 2026)
+        for month in range(1, 13)
+    ]
+    (folder / "mois.jsonl").write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    index_dir = folder / "index"
+    assert not Indexer(IndexStore(index_dir)).run([folder / "mois.jsonl"]).skipped
+    with serving(create_app({"INDEX_DIR": index_dir})) as base:
+        yield base
+
+
+HISTOGRAM_SPANS = [
+    ("2020-03", "2020-03"),
+    ("2020-01", "2020-02"),
+    ("2020-01", "2020-04"),
+    ("2019-11", "2020-04"),
+    ("2020-01", "2020-08"),
+    ("2020-01", "2020-12"),
+    ("2019-01", "2021-12"),
+    ("2016", "2025"),
+    ("2019", "2020"),
+]
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_histogram_labels_never_overlap(browser, monthly_site, width, artifacts_dir):
+    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        for since, until in HISTOGRAM_SPANS:
+            page.goto(f"{monthly_site}/?q=marché&since={since}&until={until}")
+            boxes = page.evaluate(
+                """() => [...document.querySelectorAll('.facet-dates .bar-label, .facet-dates .axis span')]
+                    .filter(e => e.offsetParent !== null && e.textContent.trim())
+                    .map(e => { const range = document.createRange(); range.selectNodeContents(e);
+                                const r = range.getBoundingClientRect();  // the text's ink, not its clipped box
+                                return {text: e.textContent.trim(), l: r.left, r: r.right, t: r.top, b: r.bottom}; })"""
+            )
+            facet = page.locator(".facet-dates").bounding_box()
+            assert boxes, (since, until)
+            for i, a in enumerate(boxes):
+                assert facet["x"] - 0.5 <= a["l"] and a["r"] <= facet["x"] + facet["width"] + 0.5, (since, until, a)
+                for b in boxes[i + 1 :]:
+                    apart = a["r"] <= b["l"] or b["r"] <= a["l"] or a["b"] <= b["t"] or b["b"] <= a["t"]
+                    assert apart, (since, until, width, a, b)
+        page.screenshot(path=artifacts_dir / f"histogram-{width}.png")
+    finally:
+        context.close()

@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from . import __version__
-from .dates import bucket_label, french_date, parse_iso
+from .dates import MONTH_ABBR, bucket_label, french_date, parse_iso
 from .errors import InstallError, NewsearchError, QueryError
 from .parse import tag_key
 from .search import Engine, SearchRequest
@@ -37,6 +37,7 @@ READ_METHODS = ("GET", "HEAD")
 VISIBLE_TAGS = 12
 MORE_TAGS = 60
 BAR_LEVELS = 20
+TICKED_BARS = 8
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -282,7 +283,9 @@ def date_facets(buckets: list[dict], state: SearchState) -> list[dict]:
         values = [b["value"] for b in buckets]
     peak = max(b["count"] for b in buckets)
     bars = []
-    for value in values:
+    # Few bars get a tick each, the month over its year (the year only where it changes), so that each fits its bar.
+    ticked = len(values) <= TICKED_BARS
+    for position, value in enumerate(values):
         bucket = counts.get(value, {"value": value, "label": bucket_label(value), "count": 0})
         selected = state.since == value and state.until == value
         if selected:
@@ -298,9 +301,23 @@ def date_facets(buckets: list[dict], state: SearchState) -> list[dict]:
                 "url": url,
                 # Heights in twentieths, drawn by CSS classes: the CSP forbids inline styles.
                 "level": -(-bucket["count"] * BAR_LEVELS // peak) if bucket["count"] else 0,
+                "tick": _tick(value, values[position - 1] if position else None) if ticked else [],
             }
         )
     return bars
+
+
+def _tick(value: str, previous: str | None) -> list[str]:
+    """Return the lines under a histogram bar: "2020"; or "mars" over "2020" where the year starts or changes."""
+    if len(value) == 4:
+        return [value]
+    month = MONTH_ABBR[int(value[5:7])]
+    return [month, value[:4]] if previous is None or previous[:4] != value[:4] else [month]
+
+
+def date_axis(bars: list[dict]) -> list[str]:
+    """Return the labels of the histogram's two ends, shown under it when its bars are too many for ticks."""
+    return [bars[0]["label"], bars[-1]["label"]] if len(bars) > TICKED_BARS else []
 
 
 def hit_view(hit: dict, labels: dict[str, str], state: SearchState | None) -> dict:
@@ -389,6 +406,7 @@ def search_view(data: dict, state: SearchState) -> dict:
         "sections": section_facets(facets.get("section", []), state),
         "entities": entity_facets(facets, state),
         "dates": date_facets(facets.get("date", []), state),
+        "date_axis": date_axis(date_facets(facets.get("date", []), state)),
         "chips": chips,
         "clear_url": state.url(tag=[], section=None, since=None, until=None, **{arg: [] for arg in ENTITY_ARGS}),
         "suggestion": (
