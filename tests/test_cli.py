@@ -145,3 +145,55 @@ def test_related_leaves_out_wire_copies(run, sample_index, engine):
     related = [json.loads(line)["id"] for line in result.output.splitlines()]
     assert related and not set(related) & copies
     assert run("related", "nope", "--index", sample_index).exit_code == 1
+
+
+def test_a_query_word_starting_with_a_dash_excludes_it_without_quotes_or_double_dash(run, sample_index):
+    both = json.loads(run("query", "santé", "--index", sample_index, "--json").output)
+    result = run("query", "santé", "-médecins", "--index", sample_index, "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["query"] == "santé -médecins"
+    excluded = {hit["id"] for hit in both["hits"]} - {hit["id"] for hit in data["hits"]}
+    assert excluded and 0 < data["total"] < both["total"]
+    # Options still work on either side of the words, with their values.
+    limited = json.loads(run("query", "--limit", "1", "santé", "-médecins", "--index", sample_index, "--json").output)
+    assert [hit["id"] for hit in limited["hits"]] == [data["hits"][0]["id"]]
+
+
+def test_batch_pairs_each_line_with_one_output_line_and_exits_2_when_a_line_failed(run, sample_index):
+    result = run("query", "--index", sample_index, "--batch", "-", input="retraites\n\n-santé\n")
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line["query"] for line in lines] == ["retraites", "", "-santé"]
+    assert lines[0]["total"] > 0
+    assert lines[1] == {"query": "", "skipped": "empty line"}
+    assert set(lines[2]) == {"query", "error"}
+    assert result.exit_code == EXIT_USAGE
+    ok = run("query", "--index", sample_index, "--batch", "-", input="retraites\n   \n")
+    assert ok.exit_code == 0 and len(ok.output.splitlines()) == 2
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_the_table_wraps_snippets_to_the_terminal_width(engine, color):
+    import click
+
+    from newsearch.cli import render_table
+
+    data = engine.search(SearchRequest(q="retraites")).to_dict()
+    table = render_table(data, color=color, width=48)
+    snippet_lines = [click.unstyle(line) for line in table.splitlines() if line.startswith("     ") and "·" not in line]
+    assert len(snippet_lines) > len(data["hits"])
+    assert max(len(line) for line in snippet_lines) <= 48
+    if color:
+        assert "\x1b[" in table and "**" not in table
+
+
+def test_messages_count_in_good_english_and_name_the_index_folder_in_full(tmp_path, write_files, monkeypatch):
+    folder = write_files({"one.json": json.dumps({"id": "u1", "title": "Un seul article", "body": "Un texte court."})})
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["index", str(folder)])
+    assert result.exit_code == 0
+    assert result.output.startswith("indexed 1 file: added 1,") and "; 1 document in the index" in result.output
+    missing = runner.invoke(cli, ["query", "x", "--index", "nowhere"])
+    assert missing.exit_code == EXIT_INDEX
+    assert f"no index in {tmp_path / 'nowhere'}:" in missing.output

@@ -14,7 +14,7 @@ Exit codes, for scripts:
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import sys
 import textwrap
 
@@ -184,8 +184,31 @@ def verify_command(index_dir, as_json):
 # --- query -------------------------------------------------------------------------------------
 
 
-@cli.command("query")
-@click.argument("query", required=False, default="")
+class QueryCommand(click.Command):
+    """A command whose query words may start with '-' (an exclusion such as -Macron) without a '--' before them."""
+
+    def parse_args(self, ctx, args):
+        takes_value, flags = set(), set()
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                (flags if param.is_flag else takes_value).update(param.opts + param.secondary_opts)
+        options, words = [], []
+        tokens = iter(args)
+        for token in tokens:
+            name = token.split("=", 1)[0]
+            if token == "--":
+                words.extend(tokens)
+            elif token in takes_value:
+                options += [token, next(tokens, "")]
+            elif name in takes_value or token in flags:
+                options.append(token)
+            else:
+                words.append(token)
+        return super().parse_args(ctx, [*options, "--", *words] if words else options)
+
+
+@cli.command("query", cls=QueryCommand)
+@click.argument("words", nargs=-1)
 @index_option
 @click.option("--tag", "tags", multiple=True, help="Only articles with this tag (repeatable: all must match).")
 @click.option("--since", help="From this date: YYYY, YYYY-MM or YYYY-MM-DD.")
@@ -210,10 +233,15 @@ def verify_command(index_dir, as_json):
     help="Run one query per line of FILE (- for stdin); print one JSON object per line.",
 )
 def query_command(
-    query, index_dir, tags, since, until, section, persons, places, orgs, sort, limit, page, as_json, batch
+    words, index_dir, tags, since, until, section, persons, places, orgs, sort, limit, page, as_json, batch
 ):
-    """Search the index. QUERY: words (all must match when few), "phrase", « phrase », OR, -word, NOT, title:, tag:."""
+    """Search the index. WORDS: all must match when few; "phrase", « phrase », OR, -word, NOT, title:, tag:.
+
+    The words may be given quoted as one argument or unquoted; a word such as -Macron excludes it.
+    """
     from .search import Engine, SearchRequest
+
+    query = " ".join(words)
 
     def request(q):
         return SearchRequest(
@@ -235,13 +263,20 @@ def query_command(
     except NewsearchError as exc:
         raise DomainError(exc) from None
     if batch is not None:
+        # One output line per input line, so a script can pair them; blank lines would list the whole index.
+        failed = False
         for line in batch:
-            q = line.rstrip("\n")
-            try:
-                out = engine.search(request(q)).to_dict()
-            except QueryError as exc:
-                out = {"query": q, "error": str(exc)}
+            q = line.rstrip("\r\n")
+            if not q.strip():
+                out = {"query": q, "skipped": "empty line"}
+            else:
+                try:
+                    out = engine.search(request(q)).to_dict()
+                except QueryError as exc:
+                    out, failed = {"query": q, "error": str(exc)}, True
             click.echo(json.dumps(out, ensure_ascii=False))
+        if failed:
+            sys.exit(EXIT_USAGE)
         return
     try:
         results = engine.search(request(query))
@@ -260,7 +295,7 @@ def render_table(data: dict, color: bool = False, width: int | None = None) -> s
     """Render search results as a readable text table."""
     from .dates import french_date
 
-    width = width or min(os.get_terminal_size().columns if sys.stdout.isatty() else 100, 120)
+    width = width or (shutil.get_terminal_size().columns if sys.stdout.isatty() else 100)
     lines = []
     first = (data["page"] - 1) * max(len(data["hits"]), 1)
     shown = f"page {data['page']}/{data['pages']}"
@@ -282,12 +317,7 @@ def render_table(data: dict, color: bool = False, width: int | None = None) -> s
             x for x in (date, ", ".join(hit["tags"]), f"score {score}" if score else "", reprises, hit["id"]) if x
         )
         lines.append(f"     {meta}")
-        snippet = hit["snippet"]
-        if color:
-            parts = snippet.split("**")
-            snippet = "".join(click.style(p, bold=True, fg="yellow") if k % 2 else p for k, p in enumerate(parts))
-        for line in textwrap.wrap(snippet, width - 5) if not color else [snippet]:
-            lines.append(f"     {line}")
+        lines += [f"     {line}" for line in _wrap_marked(hit["snippet"], width - 5, color)]
     facets = data["facets"]
     if facets.get("tags"):
         lines.append("Tags : " + ", ".join(f"{t['label']} ({t['count']})" for t in facets["tags"][:10]))
@@ -297,6 +327,27 @@ def render_table(data: dict, color: bool = False, width: int | None = None) -> s
     if facets.get("date"):
         lines.append("Dates : " + ", ".join(f"{d['value']} ({d['count']})" for d in facets["date"][-12:]))
     return "\n".join(lines)
+
+
+def _wrap_marked(snippet: str, width: int, color: bool) -> list[str]:
+    """Wrap a snippet to width, its **marked** words in bold yellow on a terminal (marks take no room there)."""
+    wrap = {"break_long_words": False, "break_on_hyphens": False}
+    if not color:
+        return textwrap.wrap(snippet, width, **wrap)
+    # Wrap the text without its marks, then style it word by word; a mark may span words ("**réforme des**").
+    raw = snippet.split()
+    out, i, inside = [], 0, False
+    for line in textwrap.wrap(" ".join(w.replace("**", "") for w in raw), width, **wrap):
+        styled = []
+        for word in raw[i : i + len(line.split())]:
+            parts = []
+            for k, part in enumerate(word.split("**")):
+                inside = inside != (k > 0)
+                parts.append(click.style(part, bold=True, fg="yellow") if inside and part else part)
+            styled.append("".join(parts))
+        out.append(" ".join(styled))
+        i += len(line.split())
+    return out
 
 
 @cli.command("related")

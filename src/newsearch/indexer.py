@@ -39,6 +39,11 @@ DEFAULT_LOCK_TIMEOUT = 180.0
 RECORD_VERSION = 2
 
 
+def _count(n: int, noun: str) -> str:
+    """Return "1 file", "2 files"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 @dataclass
 class IndexReport:
     """What one indexing run did (or, with dry_run, would do), counted in articles against the live index."""
@@ -75,9 +80,9 @@ class IndexReport:
         """Return the one-line human summary."""
         verb = "would index" if self.dry_run else "indexed"
         return (
-            f"{verb} {self.files} file(s): added {self.added}, updated {self.updated}, "
+            f"{verb} {_count(self.files, 'file')}: added {self.added}, updated {self.updated}, "
             f"deleted {self.deleted}, unchanged {self.unchanged}, skipped {len(self.skipped)}; "
-            f"{self.documents} documents in the index ({self.seconds:.1f} s)"
+            f"{_count(self.documents, 'document')} in the index ({self.seconds:.1f} s)"
         )
 
 

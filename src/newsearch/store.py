@@ -320,7 +320,9 @@ class IndexStore:
         """Return the live generation's directory, or raise IndexMissingError."""
         name = self.current_name()
         if name is None or not (self.root / name).is_dir():
-            raise IndexMissingError(f"no index in {self.root}: run `newsearch index PATH…` first (or pass --index DIR)")
+            raise IndexMissingError(
+                f"no index in {self.root.absolute()}: run `newsearch index PATH…` first (or pass --index DIR)"
+            )
         return self.root / name
 
     def exists(self) -> bool:
