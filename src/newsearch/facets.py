@@ -31,9 +31,10 @@ from .dates import bucket_label, ordinal_to_date
 from .docsets import DocSet, bits_of
 from .parse import tag_key
 from .schema import ARTICLE, ENTITY_FIELDS, INDEX_VERSION
+from .sections import section_label
 
 MAX_ORDINAL = 3_652_059  # date(9999, 12, 31); a missing value reads as the column maximum
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: section labels in French (sections.py)
 CACHE_PREFIX = "facets-"
 CACHE_SUFFIX = ".pickle"
 # Facets either walk the matched articles' values (about 2 per article and field), or AND each value's bitset
@@ -373,7 +374,7 @@ class FacetCache:
             if key not in spellings or rank > spellings[key][0]:
                 spellings[key] = (rank, name)
         state["sections"] = {key: sorted(docs) for key, docs in sections.items()}
-        state["section_labels"] = {key: name for key, (_, name) in spellings.items()}
+        state["section_labels"] = {key: section_label(name) for key, (_, name) in spellings.items()}
         state["labels"] = self._labels(reader)
         doc_day = array("i", bytes(4 * n))
         doc_month = array("i", bytes(4 * n))

@@ -17,6 +17,7 @@ from .dates import MONTH_ABBR, bucket_label, french_date, parse_iso
 from .errors import InstallError, NewsearchError, QueryError
 from .parse import tag_key
 from .search import Engine, SearchRequest
+from .sections import section_label
 
 # Installed from the top-level web/ folder as the package newsearch.webui (pyproject.toml), in a wheel and in a checkout.
 UI_PACKAGE = "newsearch.webui"
@@ -337,7 +338,7 @@ def hit_view(hit: dict, labels: dict[str, str], state: SearchState | None) -> di
         "date": moment.date().isoformat() if moment else "",
         "date_label": french_date(hit.get("date", "")),
         "source": source_name(hit.get("url", "")),
-        "section": hit.get("section", ""),
+        "section": section_label(hit.get("section") or ""),
         "tags": tags,
         "snippet": highlight(hit.get("snippet", "")),
         "reprises": (hit.get("cluster") or {}).get("reprises", 0),
@@ -375,7 +376,9 @@ def search_view(data: dict, state: SearchState) -> dict:
             others = [v for v in state.entities[arg] if v != value]
             chips.append({"kind": title[:-1], "label": value, "url": state.url(**{arg: others})})
     if state.section:
-        chips.append({"kind": "Rubrique", "label": state.section, "url": state.url(section=None)})
+        labels = {f["value"]: f["label"] for f in facets.get("section", [])}
+        label = labels.get(tag_key(state.section)) or section_label(state.section)
+        chips.append({"kind": "Rubrique", "label": label, "url": state.url(section=None)})
     if state.since or state.until:
         chips.append(
             {
@@ -443,7 +446,7 @@ def article_view(article: dict, related: list[dict]) -> dict:
         "date": moment.date().isoformat() if moment else "",
         "date_label": french_date(article.get("date", "")),
         "author": article.get("author", ""),
-        "section": article.get("section", ""),
+        "section": section_label(article.get("section") or ""),
         "source": source_name(article.get("url", "")),
         "original_url": safe_url(article.get("url", "")),
         "summary": article.get("summary", ""),
