@@ -15,6 +15,7 @@ from newsearch.errors import IndexDamagedError
 from newsearch.indexer import Indexer
 from newsearch.parse import tag_key
 from newsearch.search import Engine, SearchRequest
+from newsearch.sections import section_label
 from newsearch.store import IndexStore
 from newsearch.web import MAX_QUERY_STRING, create_app, highlight, paragraphs, period_label, safe_url
 
@@ -185,7 +186,7 @@ def test_a_hit_shows_its_french_date_source_section_and_tags(client, engine):
     assert text(time) == french_date(hit["date"]) == "13 novembre 2021"
     assert time.get("datetime") == "2021-11-13"
     assert text(by_class(first, "source")[0]) == "le-globe.example"
-    assert text(by_class(first, "section")[0]) == hit["section"]
+    assert text(by_class(first, "section")[0]) == section_label(hit["section"])
     assert (
         [text(a) for a in by_class(first, "tag")]
         == [labels[tag_key(t)] for t in hit["tags"]]
@@ -357,7 +358,7 @@ def test_section_facet_filters_on_one_section(client, engine):
     assert [text(by_class(a, "facet-label")[0]) for a in links] == [f["label"] for f in expected.facets["section"]]
     filtered = html(client.get(links[0].get("href")))
     assert hit_links(filtered) == article_links(engine.search(SearchRequest(section=section["value"])))
-    assert text(by_class(filtered, "chip")[0]).startswith(f"Rubrique {section['value']}")
+    assert text(by_class(filtered, "chip")[0]).startswith(f"Rubrique {section['label']}")
 
 
 def histogram(doc) -> list[dict]:
