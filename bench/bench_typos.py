@@ -154,7 +154,7 @@ def main() -> None:
         if result != "corrected":
             wrong.append(f"{typo} → {suggestion or '—'} (meant {word})")
     print(f"{len(cases)} typos on {args.index}")
-    print(f"| kind | typos | corrected | wrong | no suggestion |\n|---|---:|---:|---:|---:|")
+    print("| kind | typos | corrected | wrong | no suggestion |\n|---|---:|---:|---:|---:|")
     for kind, c in sorted(by_kind.items()):
         print(f"| {kind} | {sum(c.values())} | {c['corrected']} | {c['wrong']} | {c['none']} |")
     total = sum(outcome.values())
