@@ -108,8 +108,8 @@ def test_query_without_hit_exits_1(run, sample_index):
 
 @pytest.mark.parametrize(
     "args, message",
-    [(["le la les"], "no searchable word"), (["x", "--since", "2024-13"], "invalid date"),
-     (["(" * 40 + "a"], "nested")],
+    [(["le la les"], "aucun mot cherchable"), (["x", "--since", "2024-13"], "invalid date"),
+     (["(" * 40 + "a"], "trop imbriquée"), (["»"], "aucun mot cherchable")],
 )  # fmt: skip
 def test_bad_query_is_a_clear_error_exit_2(run, sample_index, args, message):
     result = run("query", *args, "--index", sample_index)

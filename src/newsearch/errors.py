@@ -49,3 +49,13 @@ class WorkerError(NewsearchError):
     """An indexing worker process failed or vanished."""
 
     status = 500
+
+
+class BudgetExceededError(NewsearchError):
+    """A request ran out of its time budget before it had any result to show; it may be retried."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 1):
+        super().__init__(message)
+        self.retry_after = retry_after
