@@ -77,7 +77,8 @@ class Token:
             return head + "("
         if self.kind == "word" and self.fuzzy:
             return f"{head}{self.text}~{self.fuzzy}"
-        return head + self.text
+        # A word spelt like an operator ("foo:AND") stays a word: the analyser lowercases it anyway.
+        return head + (self.text.lower() if self.kind == "word" and self.text in OPERATORS else self.text)
 
 
 @dataclass
@@ -173,7 +174,8 @@ def _chunk_tokens(text: str, start: int, end: int, sign: str, notes: list[str]) 
             notes.append(f"« {echo(word)}~ » : au plus {edits} lettre(s) d’écart.")
         return [Token("word", word, start, start + len(word), fieldname, sign, edits)]
     tokens = []
-    for piece in re.finditer(r"[^:~]+", chunk):
+    # Signs count only at the start of a token: the "-x" of "foo:-x" is the word x.
+    for piece in re.finditer(r"[^:~+\-][^:~]*", chunk):
         if _WORD_CHAR.search(piece.group()):
             s = start + piece.start()
             tokens.append(Token("word", piece.group(), s, s + len(piece.group()), fieldname, sign))

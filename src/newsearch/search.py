@@ -573,11 +573,11 @@ class Engine:
     def article(self, article_id: str) -> dict:
         """Return one article's stored fields, looked up by id in the index only."""
         searcher, _ = self.refresh()
-        if article_id.startswith("source:"):
-            raise NotFoundError(f"no article with id {article_id!r}")
+        if article_id.startswith("source:") or len(article_id) > MAX_ID_CHARS:
+            raise _no_article(article_id)
         fields = searcher.document(id=article_id)
         if not fields or fields.get("kind") != ARTICLE:
-            raise NotFoundError(f"no article with id {article_id!r}")
+            raise _no_article(article_id)
         return {
             **_listing(fields),
             "author": fields.get("author", ""),
@@ -590,9 +590,9 @@ class Engine:
     def related(self, article_id: str, limit: int = 5) -> list[dict]:
         """Return articles like this one (Whoosh more-like-this), one per story and none a copy of it."""
         searcher, cache = self.refresh()
-        docnum = searcher.document_number(id=article_id)
+        docnum = searcher.document_number(id=article_id) if len(article_id) <= MAX_ID_CHARS else None
         if docnum is None or docnum not in DocSet(cache.articles_bits):
-            raise NotFoundError(f"no article with id {article_id!r}")
+            raise _no_article(article_id)
         results = searcher.more_like(docnum, "body", top=limit * 3 + 10, numterms=25, filter=set(cache.articles))
         seen = {cache.cluster_of.get(docnum, docnum)}
         related = []
@@ -662,6 +662,10 @@ class Engine:
             "size_bytes": self.store.size_bytes(),
             "index_version": INDEX_VERSION,
         }
+
+
+def _no_article(article_id: str) -> NotFoundError:
+    return NotFoundError(f"aucun article n’a l’identifiant « {echo(article_id)} »")
 
 
 def _surface(searcher, term: str, typed: str) -> str:
