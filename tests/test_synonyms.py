@@ -65,6 +65,8 @@ UNTOUCHED = [
     "OTAN~",  # fuzzy
     "retraites",
     "",
+    "»",  # lone closing quotes were an IndexError
+    "”",
 ]
 
 
