@@ -248,3 +248,12 @@ def test_every_article_id_links_to_its_article(tmp_path):
         article = client.get("/api/article/" + link)
         assert article.status_code == 200 and article.get_json()["id"] in ODD_IDS
         assert client.get("/article/" + link).status_code == 200
+
+
+def test_a_query_cost_is_estimated_from_its_plan_before_it_runs(engine):
+    rare, common = engine.estimate(SearchRequest(q="Koursk")), engine.estimate(SearchRequest(q="soldats OR Koursk"))
+    assert 0 < rare < common
+    assert engine.estimate(SearchRequest(q="title:Koursk")) < rare  # one field instead of four
+    assert engine.estimate(SearchRequest(q="inflaton~")) >= engine.estimate(SearchRequest(q="")) + 50_000
+    with pytest.raises(QueryError):
+        engine.estimate(SearchRequest(q="(" * 20 + "a"))

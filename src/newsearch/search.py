@@ -54,6 +54,8 @@ PHRASE_BONUS = 1.0
 SUGGEST_FEW_HITS = 3
 SUGGEST_RARE_DF = 3
 SUGGEST_RATIO = 20
+# Estimated cost of a fuzzy word, in postings: it scans part of the lexicon, then walks every close word.
+FUZZY_COST = 50_000
 # Longest id looked up: ids are short; a longer one is no article, and is not echoed back.
 MAX_ID_CHARS = 200
 
@@ -351,6 +353,27 @@ class Engine:
     def plan(self, request: SearchRequest) -> QueryPlan:
         """Read a request's query into its plan (size bounds checked, date phrases and synonyms read)."""
         return plan_query(request.q, self.synonyms if request.synonyms else None, request.read_dates)
+
+    def estimate(self, request: SearchRequest) -> int:
+        """Estimate a search's cost before running it, in postings to walk (for admission control).
+
+        The document frequencies of the plan's analysed words in every field they are searched in (cached per
+        searcher, so this costs microseconds); a fuzzy word counts as FUZZY_COST. A query that the plan refuses
+        raises QueryError, as the search would.
+        """
+        plan = self.plan(request)
+        searcher, _ = self.refresh()
+        frequency = self._leaves_of(searcher).doc_frequency
+        cost = 0
+        for token in plan.tokens:
+            if token.kind not in ("word", "phrase"):
+                continue
+            if token.fuzzy:
+                cost += FUZZY_COST
+                continue
+            fields = (token.field,) if token.field else SEARCH_FIELDS
+            cost += sum(frequency(f, term) for term in analyze(token.text) for f in fields)
+        return cost
 
     def _search(self, request: SearchRequest, budget: Budget) -> SearchResults:
         request.validate()
