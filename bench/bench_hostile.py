@@ -36,6 +36,7 @@ CASES = {
     "cheap: retraites": {"q": "retraites"},
     "2,000 chars of nonsense words": {"q": nonsense(1990)},
     "6 nonsense words (keywords)": {"q": " ".join(nonsense(200).split()[:6])},
+    "60 nonsense words OR-ed (keywords)": {"q": " OR ".join(nonsense(800).split()[:60])},
     "» alone": {"q": "»"},
     "[~": {"q": "[~"},
     "retraites AND": {"q": "retraites AND"},

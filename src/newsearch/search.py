@@ -54,6 +54,8 @@ PHRASE_BONUS = 1.0
 SUGGEST_FEW_HITS = 3
 SUGGEST_RARE_DF = 3
 SUGGEST_RATIO = 20
+# Words of a query looked up for "did you mean" (each a scan of the lexicon), the first ones typed.
+SUGGEST_MAX_WORDS = 8
 # Estimated cost of a fuzzy word, in postings: it scans part of the lexicon, then walks every close word.
 FUZZY_COST = 50_000
 # Longest id looked up: ids are short; a longer one is no article, and is not echoed back.
@@ -635,12 +637,13 @@ class Engine:
         """Return the query with unknown words replaced by close, frequent index words, or None.
 
         When the query found a few articles (found > 0), only words that are rare and have a far more
-        frequent close word are replaced. The budget bounds the lexicon scans: past it, no suggestion.
+        frequent close word are replaced. At most SUGGEST_MAX_WORDS words are looked up, and the budget bounds
+        the lexicon scans: past its reserve, no suggestion.
         """
         budget = budget or Budget(None)
         reader = searcher.reader()
         within = self._leaves_of(searcher).terms_within
-        replacements = {}
+        replacements, examined = {}, []
         for i, token in enumerate(plan.tokens):
             if token.kind != "word" or token.field or token.sign == "-" or token.fuzzy:
                 continue
@@ -649,10 +652,12 @@ class Engine:
             df = max(reader.doc_frequency("body", term), reader.doc_frequency("title", term)) if term else 0
             if not term or term.isdigit() or (df and not found) or df > SUGGEST_RARE_DF:
                 continue
+            if len(examined) == SUGGEST_MAX_WORDS:
+                break
+            examined.append(i)
             best = None
             for candidate in within("body", term, 2 if len(term) > 5 else 1, prefix=1):
-                if budget.expired():
-                    budget.allows("suggestion")  # recorded as cut
+                if not budget.allows("suggestion", optional=True):
                     return None
                 freq = reader.doc_frequency("body", candidate)
                 if candidate != term and freq >= SUGGEST_RATIO * df and (best is None or freq > best[0]):
