@@ -257,3 +257,10 @@ def test_a_query_cost_is_estimated_from_its_plan_before_it_runs(engine):
     assert engine.estimate(SearchRequest(q="inflaton~")) >= engine.estimate(SearchRequest(q="")) + 50_000
     with pytest.raises(QueryError):
         engine.estimate(SearchRequest(q="(" * 20 + "a"))
+
+
+def test_a_pasted_passage_is_a_plan_of_bounded_size(app):
+    passage = " ".join(["la réforme des retraites passe au Sénat"] * 45)[:2000]
+    body = app.test_client().get("/api/search", query_string={"q": passage}).get_json()
+    assert body["plan"]["passage"] is True
+    assert len(body["plan"]["tokens"]) == 64  # the rest of its 280 words is not listed again

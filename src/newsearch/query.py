@@ -111,7 +111,7 @@ class QueryPlan:
         return " ".join("".join(out).split())
 
     def to_dict(self) -> dict:
-        """Return how the query was read, as plain data (the JSON "plan" object)."""
+        """Return how the query was read, as plain data (the JSON "plan" object); at most MAX_TERMS tokens."""
         return {
             "read_as": self.read_as,
             "passage": self.long,
@@ -119,7 +119,7 @@ class QueryPlan:
             "tokens": [
                 {"kind": t.kind, "text": t.text, "start": t.start, "end": t.end, "field": t.field, "sign": t.sign,
                  "fuzzy": t.fuzzy}
-                for t in self.tokens
+                for t in self.tokens[:MAX_TERMS]
             ],
         }  # fmt: skip
 
