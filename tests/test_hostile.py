@@ -264,3 +264,14 @@ def test_a_pasted_passage_is_a_plan_of_bounded_size(app):
     body = app.test_client().get("/api/search", query_string={"q": passage}).get_json()
     assert body["plan"]["passage"] is True
     assert len(body["plan"]["tokens"]) == 64  # the rest of its 280 words is not listed again
+
+
+def test_a_passage_loses_its_second_stage_first_when_time_runs_short(engine):
+    passage = engine.article("cdc-2023-0316")["body"].split("\n\n")[1]
+    full = engine.search(SearchRequest(q=passage))
+    clock = StepClock()
+    budget = Budget(1000, clock=clock)
+    clock.now = 1000 * 0.75 - 5  # a few readings before the reserve: matching ends, the re-ranking does not
+    cut = engine.search(SearchRequest(q=passage), budget=budget)
+    assert cut.partial and "rerank" in cut.cut and "snippets" not in cut.cut
+    assert cut.total == full.total and all(h["snippet"] for h in cut.hits)

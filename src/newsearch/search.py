@@ -7,7 +7,7 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from whoosh import query as wq
 from whoosh import scoring
@@ -439,7 +439,8 @@ class Engine:
         if q is not None and request.sort != "date" and not plan.long and budget.allows("rerank", optional=True):
             hits_docs = self._rescore(searcher, hits_docs, scores, plan.words)
         if passage and budget.allows("rerank", optional=True):
-            hits_docs = rerank.rerank_passage(searcher, hits_docs, scores, plan.match, passage_df)
+            go_on = partial(budget.allows, "rerank", optional=True)
+            hits_docs = rerank.rerank_passage(searcher, hits_docs, scores, plan.match, passage_df, go_on) or hits_docs
         if q is not None and request.sort == "recent":
             hits_docs = self._freshen(cache, hits_docs, scores)
         if collapse:
