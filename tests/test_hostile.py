@@ -275,3 +275,12 @@ def test_a_passage_loses_its_second_stage_first_when_time_runs_short(engine):
     cut = engine.search(SearchRequest(q=passage), budget=budget)
     assert cut.partial and "rerank" in cut.cut and "snippets" not in cut.cut
     assert cut.total == full.total and all(h["snippet"] for h in cut.hits)
+
+
+@pytest.mark.parametrize(
+    "q, read_as",
+    [("a~b~", "a b"), ("foo:bar~", "foo bar"), ("x~", "x~1"), (".~ retraites", "retraites"), ("foo:AND", "foo and"),
+     ("foo:-x", "foo x"), ("-koursk~", "-koursk~1"), ("titre: «réforme", 'title:"réforme"')],
+)  # fmt: skip
+def test_whooshs_own_syntax_inside_words_is_read_as_separate_words(q, read_as):
+    assert plan_query(q).read_as == read_as

@@ -46,10 +46,10 @@ _QUOTES = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"
 # Syntax a user typed on purpose; quotes and parentheses in a pasted passage are not.
 _EXPLICIT = re.compile(r"\b(?:AND|OR|NOT|ET|OU|SAUF)\b|(?:^|\s)-\w|\b\w+:(?=\S)")
 _FIELD_RE = re.compile(r"(\w+):")
-_FUZZY_RE = re.compile(r"(.*\w)~(\d*)")
+_FUZZY_RE = re.compile(r"([^:~+\-](?:[^:~]*\w)?)~(\d*)")
 _WORD_CHAR = re.compile(r"\w")
-# Characters of Whoosh's own syntax that are not newsearch's: in a word they separate words.
-_SEPARATORS = re.compile(r"[:~]+")
+# Colons and tildes of Whoosh's syntax that is not newsearch's separate words; a piece starts past any sign.
+_PIECE_RE = re.compile(r"[^:~+\-][^:~]*")
 _SYNTAX_NOISE = re.compile(r"[~*?\[\]{}^:+\-]")
 _BREAKS = '"()'
 _OPERAND_START = ("word", "phrase", "open")
@@ -166,7 +166,7 @@ def _chunk_tokens(text: str, start: int, end: int, sign: str, notes: list[str]) 
             f"« {echo(match.group(0))} » n’est pas un champ connu (titre:, tag:, texte:, chapo:) : lu comme un mot."
         )
     fuzzy = _FUZZY_RE.fullmatch(chunk)
-    if fuzzy:
+    if fuzzy and _WORD_CHAR.search(fuzzy.group(1)):
         asked = int(fuzzy.group(2)) if fuzzy.group(2) else 1
         word = fuzzy.group(1)
         edits = max(1, min(asked, 1 if len(word) < 5 else 2))
@@ -175,7 +175,7 @@ def _chunk_tokens(text: str, start: int, end: int, sign: str, notes: list[str]) 
         return [Token("word", word, start, start + len(word), fieldname, sign, edits)]
     tokens = []
     # Signs count only at the start of a token: the "-x" of "foo:-x" is the word x.
-    for piece in re.finditer(r"[^:~+\-][^:~]*", chunk):
+    for piece in _PIECE_RE.finditer(chunk):
         if _WORD_CHAR.search(piece.group()):
             s = start + piece.start()
             tokens.append(Token("word", piece.group(), s, s + len(piece.group()), fieldname, sign))
