@@ -469,7 +469,7 @@ def measure_http(index_dir: Path, rounds: int) -> dict:
             try:
                 with urllib.request.urlopen(base + api_path(args), timeout=60) as resp:
                     return json.loads(resp.read())["total"]
-            except urllib.error.HTTPError as exc:  # e.g. 400 "query too costly" past SEARCH_TIME_LIMIT (2 s)
+            except urllib.error.HTTPError as exc:  # e.g. 503 when SEARCH_TIME_LIMIT (2 s) ran out before matching ended
                 body = exc.read().decode("utf-8", "replace")[:200]
                 key = f"HTTP {exc.code}: {body}"
                 errors[key] = errors.get(key, 0) + 1

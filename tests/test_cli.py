@@ -100,6 +100,12 @@ def test_query_table_is_readable(run, sample_index):
     assert "  1. " in result.output and "**cheva" in result.output
 
 
+def test_query_table_says_how_a_malformed_query_was_read(run, sample_index):
+    result = run("query", "chevaux OR", "--index", sample_index)
+    assert result.exit_code == 0
+    assert "Requête lue comme : chevaux\n« OR » n’a pas de mot de chaque côté : ignoré." in result.output
+
+
 def test_query_without_hit_exits_1(run, sample_index):
     result = run("query", "zzzinconnu", "--index", sample_index, "--json")
     assert result.exit_code == EXIT_NO_HIT
@@ -108,8 +114,8 @@ def test_query_without_hit_exits_1(run, sample_index):
 
 @pytest.mark.parametrize(
     "args, message",
-    [(["le la les"], "no searchable word"), (["x", "--since", "2024-13"], "invalid date"),
-     (["(" * 40 + "a"], "nested")],
+    [(["le la les"], "aucun mot cherchable"), (["x", "--since", "2024-13"], "invalid date"),
+     (["(" * 40 + "a"], "trop imbriquée"), (["»"], "aucun mot cherchable")],
 )  # fmt: skip
 def test_bad_query_is_a_clear_error_exit_2(run, sample_index, args, message):
     result = run("query", *args, "--index", sample_index)

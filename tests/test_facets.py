@@ -16,8 +16,9 @@ from newsearch.docsets import DocSet, LeafCache, bits_of, docs_of
 from newsearch.facets import CACHE_PREFIX, FacetCache
 from newsearch.indexer import Indexer
 from newsearch.parse import tag_key
+from newsearch.query import parse_query
 from newsearch.schema import ARTICLE, ENTITY_FIELDS
-from newsearch.search import Engine, SearchRequest, date_histogram, parse_query
+from newsearch.search import Engine, SearchRequest, date_histogram
 from newsearch.store import IndexStore
 
 

@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 
 from newsearch.dates import parse_bound
+from newsearch.query import parse_query
 from newsearch.querydates import DateFilter, extract_date_filters
 from newsearch.schema import build_schema
-from newsearch.search import parse_query
 
 TODAY = date(2026, 3, 11)  # a Wednesday: this week is 9–15 March, last week 2–8 March
 

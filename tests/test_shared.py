@@ -92,7 +92,7 @@ def test_full_corpus_indexes_and_answers(shared_dir, tmp_path):
     assert all("politique" in [t.lower() for t in hit["tags"]] for hit in results.hits)
     # Totals count every match: Whoosh's default collector prunes union branches once its top hits are out
     # of their reach (on this corpus 'macron' counted 2,001 of 5,034 matches before the fix).
-    from newsearch.search import parse_query
+    from newsearch.query import parse_query
 
     searcher, cache = engine.refresh()
     for q in ("macron", "france", "gilets jaunes"):

@@ -524,7 +524,8 @@ def test_api_search_returns_exactly_the_engines_results(client, engine, args, re
 
 def test_api_search_keeps_the_key_order_and_readable_accents(client):
     body = client.get("/api/search?q=santé").get_data(as_text=True)
-    assert list(json.loads(body)) == ["query", "total", "page", "pages", "hits", "facets", "suggestion", "filters"]
+    assert list(json.loads(body)) == ["query", "total", "page", "pages", "hits", "facets", "suggestion", "filters",
+                                      "plan", "partial", "cut"]  # fmt: skip
     assert '"query": "santé"' in body or '"query":"santé"' in body
 
 
@@ -627,7 +628,7 @@ def test_the_longest_query_the_engine_accepts_fits_in_the_query_string_limit(cli
     assert client.get("/api/search", query_string={"q": query}).status_code == 200
 
 
-def test_debug_is_off_and_crashes_reveal_nothing(sample_index, monkeypatch):
+def test_debug_is_off_and_crashes_reveal_nothing(sample_index, monkeypatch, caplog):
     app = create_app({"INDEX_DIR": sample_index})
     assert app.debug is False
     engine = app.extensions["newsearch"]
@@ -641,7 +642,12 @@ def test_debug_is_off_and_crashes_reveal_nothing(sample_index, monkeypatch):
     assert page.status_code == 500
     assert "secret" not in page.get_data(as_text=True)
     assert "Traceback" not in page.get_data(as_text=True)
-    assert client.get("/api/search").get_json() == {"error": "Une erreur inattendue est survenue.", "status": 500}
+    answer = client.get("/api/search").get_json()
+    # The visitor gets a short reference; the log has it with the details.
+    assert answer == {"error": f"Une erreur inattendue est survenue. (référence {answer['error_id']})",
+                      "status": 500, "error_id": answer["error_id"]}  # fmt: skip
+    logged = [r for r in caplog.records if answer["error_id"] in r.getMessage()]
+    assert logged and "secret detail" in str(logged[0].exc_info[1])
 
 
 def test_the_search_time_limit_reaches_the_engine(sample_index):
@@ -666,7 +672,7 @@ def test_the_engine_refuses_huge_queries_with_a_400_when_the_query_string_limit_
     client = create_app({"INDEX_DIR": sample_index, "MAX_QUERY_STRING": 1_000_000}).test_client()
     response = client.get("/api/search", query_string={"q": query})
     assert response.status_code == 400
-    assert "query" in response.get_json()["error"]
+    assert "requête" in response.get_json()["error"]
 
 
 @pytest.mark.parametrize("query", ["a~", "é~2", "titre:a~"])
@@ -845,7 +851,8 @@ def test_index_trouble_is_reported_without_server_paths(sample_index, monkeypatc
     monkeypatch.setattr(app.extensions["newsearch"], "search", damaged)
     response = app.test_client().get("/api/search")
     assert response.status_code == 500
-    assert response.get_json() == {"error": "L’index de recherche est momentanément indisponible.", "status": 500}
+    answer = response.get_json()
+    assert answer["error"] == f"L’index de recherche est momentanément indisponible. (référence {answer['error_id']})"
     page = app.test_client().get("/?q=santé")
     assert page.status_code == 500 and "/srv/secret" not in page.get_data(as_text=True)
 

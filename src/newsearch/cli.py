@@ -300,6 +300,12 @@ def render_table(data: dict, color: bool = False, width: int | None = None) -> s
     first = (data["page"] - 1) * max(len(data["hits"]), 1)
     shown = f"page {data['page']}/{data['pages']}"
     lines.append(f"{data['total']} résultat(s) pour « {data['query']} » — {shown}")
+    plan = data.get("plan") or {}
+    if plan.get("notes"):
+        lines.append(f"Requête lue comme : {plan['read_as']}")
+        lines += plan["notes"]
+    if data.get("partial"):
+        lines.append("Résultats partiels (temps écoulé) : " + ", ".join(data.get("cut") or []) + " omis")
     if data.get("filters", {}).get("date_phrase"):
         lines.append(f"Période lue dans la requête : {data['filters']['date_phrase']}")
     for group in data.get("filters", {}).get("synonyms") or []:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import heapq
 import threading
-import time
 from collections import OrderedDict
 from itertools import compress
 from operator import add
@@ -154,14 +153,17 @@ class LeafCache:
             if abs(len(word) - size) <= maxdist and distance(word, text, limit=maxdist) <= maxdist:
                 yield word
 
-    def scores(self, q, deadline: float | None = None) -> dict[int, float]:
-        """Return {docnum: score} of every document q matches, scored as Whoosh scores it."""
+    def scores(self, q, deadline=None) -> dict[int, float]:
+        """Return {docnum: score} of every document q matches, scored as Whoosh scores it.
+
+        deadline: a budget.Budget; TimeLimit is raised once it has expired.
+        """
         return self._eval(q, deadline)
 
     # -- evaluation ---------------------------------------------------------------------------------
 
     def _eval(self, q, deadline):
-        if deadline is not None and time.monotonic() > deadline:
+        if deadline is not None and deadline.expired():
             raise TimeLimit()
         cls = type(q)
         if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
@@ -270,7 +272,7 @@ class LeafCache:
                 out[d + offset] = score
             leaf._i = leaf._blocklength - 1
             leaf.next()
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and deadline.expired():
                 raise TimeLimit()
         return True
 
@@ -302,6 +304,8 @@ class LeafCache:
         context = searcher.context()
         n = 0
         for subsearcher, offset in searcher.leaf_searchers():
+            if deadline is not None and deadline.expired():
+                raise TimeLimit()  # a fuzzy term's or a phrase's matcher costs before its first posting
             m = q.matcher(subsearcher, context)
             if type(q) is wq.Term and self._term_blocks(m, subsearcher, q.fieldname, offset, out, deadline):
                 continue
@@ -310,7 +314,7 @@ class LeafCache:
                 out[id_() + offset] = score()
                 next_()
                 n += 1
-                if deadline is not None and not n & 4095 and time.monotonic() > deadline:
+                if deadline is not None and not n & 4095 and deadline.expired():
                     raise TimeLimit()
         with self._lock:
             if q not in leaves:

@@ -55,3 +55,13 @@ class InstallError(NewsearchError):
     """newsearch's own installation is incomplete: a package or a data file it needs is missing."""
 
     status = 500
+
+
+class BudgetExceededError(NewsearchError):
+    """A request ran out of its time budget before it had any result to show; it may be retried."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 1):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -79,10 +79,14 @@ class PassageScorer:
         return len(title & self.distinct) / len(title) if title else 0.0
 
 
-def rerank_passage(searcher, docs: list[int], scores: dict, text: str, df: dict[str, int] | None = None) -> list[int]:
+def rerank_passage(
+    searcher, docs: list[int], scores: dict, text: str, df: dict[str, int] | None = None, allowed=None
+) -> list[int] | None:
     """Re-order a passage's first hits by BM25F plus title coverage; later hits keep their order below.
 
     df: document frequencies (the most of title and body) already looked up by the first stage.
+    allowed(): checked before each article is read (a long body costs milliseconds); once it answers False,
+    None is returned and the scores are left as they were.
     """
     if not docs:
         return docs
@@ -90,9 +94,13 @@ def rerank_passage(searcher, docs: list[int], scores: dict, text: str, df: dict[
     if not scorer.words:
         return docs
     window = docs[:WINDOW]
-    stored = {d: searcher.stored_fields(d) for d in window}
-    titles = {d: analysed_words(stored[d].get("title") or "") for d in window}
-    bm25f = {d: scorer.score(stored[d], titles[d]) for d in window}
+    stored, titles, bm25f = {}, {}, {}
+    for d in window:
+        if allowed is not None and not allowed():
+            return None
+        stored[d] = searcher.stored_fields(d)
+        titles[d] = analysed_words(stored[d].get("title") or "")
+        bm25f[d] = scorer.score(stored[d], titles[d])
     top = max(bm25f.values()) or 1.0
     for d in window:
         scores[d] = bm25f[d] / top + TITLE_COVERAGE * scorer.title_coverage(stored[d], titles[d])

@@ -5,23 +5,23 @@ from __future__ import annotations
 import heapq
 import re
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 
-from whoosh import qparser, scoring
 from whoosh import query as wq
+from whoosh import scoring
 from whoosh.collectors import TimeLimit
 
 from . import rerank
 from .analysis import WORD_PATTERN, analyze, fold, iter_words, normalize_word, strip_elision
+from .budget import Budget
 from .dates import bucket_label, ordinal_to_date, parse_bound
 from .docsets import DocSet, LeafCache, top_keys
 from .errors import NewsearchError, NotFoundError, QueryError
 from .facets import FacetCache, month_histogram
 from .parse import tag_key
-from .querydates import extract_date_filters
+from .query import PASSAGE_BOOSTS, QueryPlan, echo, plan_query, whoosh_query
 from .schema import ARTICLE, ENTITY_FIELDS, SEARCH_FIELDS, SOURCE
 from .store import IndexStore
 from .synonyms import load_synonyms
@@ -31,18 +31,16 @@ SORTS = ("relevance", "date", "recent")
 # "recent": a hit's score is multiplied by 0.5 + 0.5 * 2^(-age / half-life), age counted back from the newest
 # article in the index (not today: an archive from 2020 is not all stale), so freshness can at most halve it.
 RECENT_HALF_LIFE_DAYS = 90
-MAX_QUERY_CHARS = 2000
 # A pasted passage is matched by its rarest words only (None: all of them); the second stage (rerank.py)
 # then orders the first hits with every word.
 PASSAGE_MATCH_TERMS: int | None = 12
 ENTITY_FACET_SIZE = 20
 TAG_FACET_SIZE = 100
-MAX_WORD_CHARS = 80
-MAX_DEPTH = 8
 MAX_LIMIT = 100
 MAX_RESULTS_WINDOW = 10_000
-# Up to this many words every word must match; beyond, it is a pasted passage: any word may match.
-LONG_QUERY_WORDS = 6
+# Repeated filters (tag=, personne=…) beyond these many are refused: each is a bitset to AND, and echoed.
+MAX_FILTER_VALUES = 20
+MAX_FILTER_CHARS = 200
 SNIPPET_WORDS = 32
 SNIPPET_SCAN_CHARS = 6_000
 MARK = "**"
@@ -51,24 +49,17 @@ RESCORE_WINDOW = 20
 RESCORE_CHARS = 1500
 EXACT_BONUS = 3.0
 PHRASE_BONUS = 1.0
-_WORD_RE = re.compile(r"\w+")
 # "Did you mean" also for a query with this few hits, when one of its words is in at most SUGGEST_RARE_DF
 # articles and a close word is in SUGGEST_RATIO times more: a typo that some article happens to share.
 SUGGEST_FEW_HITS = 3
 SUGGEST_RARE_DF = 3
 SUGGEST_RATIO = 20
-
-FIELD_BOOSTS = {"title": 2.0, "summary": 1.2, "body": 1.0, "tags": 1.5}
-# A pasted passage is matched against content: a strong title boost lets title words drown it
-# (known-item dev ids: title 2.0 gave MRR@10 0.674; on the first 200 ids 1.0 gave 0.700, 1.2 gave 0.692).
-PASSAGE_BOOSTS = {"title": 1.0, "summary": 1.0, "body": 1.0, "tags": 1.0}
-QUERY_FIELDS = {"title": "title", "titre": "title", "tag": "tags", "tags": "tags", "body": "body",
-                "texte": "body", "summary": "summary", "chapo": "summary"}  # fmt: skip
-
-_OPERATOR_WORDS = {"AND", "OR", "NOT", "ET", "OU", "SAUF"}
-_QUOTES = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "‟": '"', "’": "'", "‘": "'"})
-# Syntax a user typed on purpose; quotes and parentheses in a pasted passage are not.
-_EXPLICIT = re.compile(r"\b(?:AND|OR|NOT|ET|OU|SAUF)\b|(?:^|\s)-\w|\b\w+:(?=\S)")
+# Words of a query looked up for "did you mean" (each a scan of the lexicon), the first ones typed.
+SUGGEST_MAX_WORDS = 8
+# Estimated cost of a fuzzy word, in postings: it scans part of the lexicon, then walks every close word.
+FUZZY_COST = 50_000
+# Longest id looked up: ids are short; a longer one is no article, and is not echoed back.
+MAX_ID_CHARS = 200
 
 
 @dataclass
@@ -104,8 +95,16 @@ class SearchRequest:
             raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
         if self.page < 1 or self.page * self.limit > MAX_RESULTS_WINDOW:
             raise QueryError(f"page must be between 1 and {MAX_RESULTS_WINDOW // self.limit}")
-        if len(self.q) > MAX_QUERY_CHARS:
-            raise QueryError(f"query too long ({len(self.q)} characters, at most {MAX_QUERY_CHARS})")
+        for name, values in (("tag", self.tags), ("personne", self.persons), ("lieu", self.places),
+                             ("organisation", self.orgs)):  # fmt: skip
+            if len(values) > MAX_FILTER_VALUES:
+                raise QueryError(f"trop de filtres {name} ({len(values)}, au plus {MAX_FILTER_VALUES})")
+        for value in (self.since or "", self.until or ""):
+            if len(value) > len("YYYY-MM-DD"):
+                raise QueryError("invalid date: use YYYY, YYYY-MM or YYYY-MM-DD")
+        for value in (*self.tags, *self.persons, *self.places, *self.orgs, self.section or "", self.cluster or ""):
+            if len(value) > MAX_FILTER_CHARS:
+                raise QueryError(f"valeur de filtre trop longue ({len(value)} caractères, au plus {MAX_FILTER_CHARS})")
 
 
 @dataclass
@@ -120,6 +119,14 @@ class SearchResults:
     facets: dict
     suggestion: str | None = None
     filters: dict = field(default_factory=dict)
+    # Stages the time budget cut ("suggestion", "rerank", "facets", "snippets"); partial when any.
+    cut: list[str] = field(default_factory=list)
+    plan: dict = field(default_factory=dict)
+
+    @property
+    def partial(self) -> bool:
+        """Whether the time budget cut some stage: hits and total are right, the rest may be missing."""
+        return bool(self.cut)
 
     @property
     def pages(self) -> int:
@@ -137,54 +144,13 @@ class SearchResults:
             "facets": self.facets,
             "suggestion": self.suggestion,
             "filters": self.filters,
+            "plan": self.plan,
+            "partial": self.partial,
+            "cut": list(self.cut),
         }
 
 
 # --- query parsing ---------------------------------------------------------------------------
-
-
-def normalize_query(text: str) -> str:
-    """Make French typography parseable: « » and curly quotes become ", ’ becomes '."""
-    text = text.translate(_QUOTES)
-    # An odd quote would swallow the rest of the query: drop the last one.
-    if text.count('"') % 2:
-        i = text.rfind('"')
-        text = text[:i] + " " + text[i + 1 :]
-    return " ".join(text.split())
-
-
-def _check_shape(text: str) -> None:
-    depth = 0
-    for ch in text:
-        if ch == "(":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise QueryError(f"query nested too deeply (more than {MAX_DEPTH} levels of parentheses)")
-        elif ch == ")":
-            depth = max(0, depth - 1)
-    for word in text.split():
-        if len(word) > MAX_WORD_CHARS:
-            raise QueryError(f"word too long in query ({len(word)} characters, at most {MAX_WORD_CHARS})")
-
-
-def is_long_query(text: str) -> bool:
-    """Tell whether a query is a pasted passage (many words, no operator or field) rather than keywords."""
-    if _EXPLICIT.search(text):
-        return False
-    words = [w for w in text.split() if normalize_word(w.strip(".,;:!?()\"'+")) or "-" in w]
-    return len(words) > LONG_QUERY_WORDS
-
-
-def typed_words(text: str) -> list[str]:
-    """Return the words of a keyword query as typed, without operators, fields, exclusions or stop words."""
-    words = []
-    for token in normalize_query(text).split():
-        if token in _OPERATOR_WORDS or token.startswith("-") or ":" in token:
-            continue
-        for word in _WORD_RE.findall(token):
-            if normalize_word(strip_elision(word)):
-                words.append(word)
-    return words
 
 
 def passage_query(searcher, text: str, keep: int | None, df: dict[str, int] | None = None, frequency=None):
@@ -204,103 +170,6 @@ def passage_query(searcher, text: str, keep: int | None, df: dict[str, int] | No
     found = sorted((n, t) for t, n in df.items() if n) or [(0, t) for t in df]
     terms = [t for _, t in found[:keep]]
     return wq.Or([wq.Term(f, t, boost=PASSAGE_BOOSTS[f]) for t in terms for f in SEARCH_FIELDS])
-
-
-def strip_syntax(text: str) -> str:
-    """Remove quotes, parentheses and +/- prefixes: a pasted passage is words, not syntax."""
-    return " ".join(re.sub(r'["()+]|(?:^|(?<=\s))-', " ", text).split())
-
-
-def build_parser(schema, long_query: bool):
-    """Return a parser over the article fields with only the syntax newsearch documents."""
-    # Plain OR: the coordination bonus of OrGroup.factory() disables Whoosh's fast matcher (3x slower).
-    group = qparser.OrGroup if long_query else qparser.AndGroup
-    boosts = PASSAGE_BOOSTS if long_query else FIELD_BOOSTS
-    parser = qparser.MultifieldParser(list(SEARCH_FIELDS), schema, fieldboosts=boosts, group=group)
-    # Wildcards, ranges and single quotes (French apostrophes!) are not part of the language.
-    for plugin_class in (
-        qparser.WildcardPlugin,
-        qparser.RangePlugin,
-        qparser.SingleQuotePlugin,
-        qparser.BoostPlugin,
-        qparser.EveryPlugin,
-        qparser.FieldsPlugin,
-    ):
-        parser.remove_plugin_class(plugin_class)
-    names = "|".join(sorted(QUERY_FIELDS, key=len, reverse=True))
-    parser.add_plugin(qparser.FieldsPlugin(expr=rf"(?P<text>(?i:{names})):"))
-    parser.add_plugin(qparser.FieldAliasPlugin({"title": ["titre"], "tags": ["tag"], "body": ["texte"],
-                                                 "summary": ["chapo"]}))  # fmt: skip
-    # Only a leading - excludes: the hyphen inside "Nord-Coréens" is part of the word.
-    parser.add_plugin(
-        qparser.PlusMinusPlugin(plusexpr=r"(?:^|(?<=[\s(]))\+(?=\w)", minusexpr=r"(?:^|(?<=[\s(]))-(?=\w)")
-    )
-    parser.add_plugin(qparser.FuzzyTermPlugin())
-    parser.replace_plugin(
-        qparser.OperatorsPlugin(
-            And=r"(?<=\s)(?:AND|ET)(?=\s)",
-            Or=r"(?<=\s)(?:OR|OU)(?=\s)",
-            Not=r"(^|(?<=(\s|[()])))(?:NOT|SAUF)(?=\s)",
-            AndNot=None,
-            AndMaybe=None,
-            Require=None,
-        )
-    )
-    return parser
-
-
-def _lower_field_names(text: str) -> str:
-    return re.sub(
-        r"\b(\w+):", lambda m: m.group(1).lower() + ":" if m.group(1).lower() in QUERY_FIELDS else m.group(0), text
-    )
-
-
-def parse_query(text: str, schema):
-    """Parse a user query into a Whoosh query, or None for an empty query (browse everything)."""
-    text = normalize_query(text)
-    if not text:
-        return None
-    _check_shape(text)
-    text = _lower_field_names(text)
-    long_query = is_long_query(text)
-    if long_query:
-        text = strip_syntax(text)
-    try:
-        q = build_parser(schema, long_query).parse(text)
-    except RecursionError:
-        raise QueryError("query nested too deeply") from None
-    except Exception:  # Whoosh's parser raises assorted exceptions on odd input: read it as plain words
-        try:
-            q = build_parser(schema, long_query).parse(strip_syntax(text))
-        except Exception as exc:
-            raise QueryError(f"malformed query: {exc}") from None
-    q = _bound_fuzzy(q)
-    if q is None or q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
-        raise QueryError(f"the query {text!r} has no searchable word (only stop words or operators)")
-    if _only_negative(q):
-        raise QueryError("a query needs at least one word that must match, not only excluded words")
-    return q
-
-
-def _only_negative(q) -> bool:
-    if isinstance(q, wq.Not):
-        return True
-    if isinstance(q, wq.And):
-        return all(_only_negative(sub) for sub in q.subqueries)
-    return False
-
-
-def _bound_fuzzy(q):
-    """Keep fuzzy terms cheap: at most 2 edits and a 2-letter prefix that must match."""
-    if isinstance(q, wq.FuzzyTerm):
-        q.maxdist = min(q.maxdist, 1 if len(q.text) < 5 else 2)
-        q.prefixlength = min(max(q.prefixlength, 2), len(q.text))
-        return q
-    if isinstance(q, wq.compound.CompoundQuery):
-        q.subqueries = [s for s in (_bound_fuzzy(s) for s in q.subqueries) if s is not None]
-    elif isinstance(q, wq.Not):
-        q.query = _bound_fuzzy(q.query)
-    return q
 
 
 def query_terms(q) -> set[str]:
@@ -465,45 +334,68 @@ class Engine:
 
     # -- search ---------------------------------------------------------------------------------
 
-    def search(self, request: SearchRequest) -> SearchResults:
-        """Run a search and return its page of hits with facets over every match."""
+    def search(self, request: SearchRequest, budget: Budget | None = None) -> SearchResults:
+        """Run a search and return its page of hits with facets over every match.
+
+        Every stage checks one budget (by default the engine's time limit, from now): past it, stages that can
+        be cut are (the results say which), and a search with nothing to show raises BudgetExceededError.
+        """
+        budget = budget or Budget(self.time_limit)
         try:
-            return self._search(request)
+            return self._search(request, budget)
         except NewsearchError:
             raise
         except Exception:
             # A reader caught in a job's commit can read a half-replaced file (seen once in hundreds of
-            # searches during --full rebuilds): open the index afresh and answer once more.
+            # searches during --full rebuilds): open the index afresh and answer once more, in the same budget.
             with self._lock:
                 self._open()
-            return self._search(request)
+            return self._search(request, budget)
 
-    def _search(self, request: SearchRequest) -> SearchResults:
+    def plan(self, request: SearchRequest) -> QueryPlan:
+        """Read a request's query into its plan (size bounds checked, date phrases and synonyms read)."""
+        return plan_query(request.q, self.synonyms if request.synonyms else None, request.read_dates)
+
+    def estimate(self, request: SearchRequest) -> int:
+        """Estimate a search's cost before running it, in postings to walk (for admission control).
+
+        The document frequencies of the plan's analysed words in every field they are searched in (cached per
+        searcher, so this costs microseconds); a fuzzy word counts as FUZZY_COST. A query that the plan refuses
+        raises QueryError, as the search would.
+        """
+        plan = self.plan(request)
+        searcher, _ = self.refresh()
+        frequency = self._leaves_of(searcher).doc_frequency
+        cost = 0
+        for token in plan.tokens:
+            if token.kind not in ("word", "phrase"):
+                continue
+            if token.fuzzy:
+                cost += FUZZY_COST
+                continue
+            fields = (token.field,) if token.field else SEARCH_FIELDS
+            cost += sum(frequency(f, term) for term in analyze(token.text) for f in fields)
+        return cost
+
+    def _search(self, request: SearchRequest, budget: Budget) -> SearchResults:
         request.validate()
+        plan = self.plan(request)
         searcher, cache = self.refresh()
-        text, date_phrase, query_days = request.q, None, (None, None)
-        # A pasted passage mentions dates of events ("en 2017"), not the period wanted: only keyword queries.
-        if request.read_dates and not is_long_query(normalize_query(request.q)):
-            found = extract_date_filters(request.q)
-            if found.phrase:
-                text, date_phrase = found.query, found.phrase
-                query_days = (
-                    parse_bound(found.since).toordinal() if found.since else None,
-                    parse_bound(found.until, end=True).toordinal() if found.until else None,
-                )
-        groups = []
-        if request.synonyms and text and not is_long_query(normalize_query(text)):
-            groups = self.synonyms.groups_for(text)
-            if groups:
-                text = self.synonyms.expand(text)
+        date_phrase, query_days = None, (None, None)
+        if plan.dates and plan.dates.phrase:
+            date_phrase = plan.dates.phrase
+            query_days = (
+                parse_bound(plan.dates.since).toordinal() if plan.dates.since else None,
+                parse_bound(plan.dates.until, end=True).toordinal() if plan.dates.until else None,
+            )
         passage_df: dict[str, int] = {}
-        if is_long_query(normalize_query(text)):
-            _check_shape(normalize_query(text))
-            q = passage_query(searcher, text, PASSAGE_MATCH_TERMS, passage_df, self._leaves_of(searcher).doc_frequency)
+        if plan.long:
+            frequency = self._leaves_of(searcher).doc_frequency
+            q = passage_query(searcher, plan.match, PASSAGE_MATCH_TERMS, passage_df, frequency)
             if q is None:
-                raise QueryError(f"the query {text!r} has no searchable word (only stop words or operators)")
+                raise QueryError(f"la requête « {echo(plan.typed)} » ne contient aucun mot cherchable")
         else:
-            q = parse_query(text, searcher.schema)
+            q = whoosh_query(plan, searcher.schema)
         allowed = cache.articles_bits  # a bitset: each filter below ANDs another one
         tag_keys = [tag_key(t) for t in request.tags if tag_key(t)]
         for key in tag_keys:
@@ -536,37 +428,39 @@ class Engine:
         fetch = min(wanted * 2 + 20, MAX_RESULTS_WINDOW) if collapse else wanted
         if request.sort == "recent":
             fetch = min(max(fetch, 200), MAX_RESULTS_WINDOW)  # freshness can lift hits from further down
-        passage = q is not None and request.sort != "date" and is_long_query(normalize_query(text))
+        passage = q is not None and request.sort != "date" and plan.long
         if passage:
             fetch = max(fetch, rerank.WINDOW)  # the second stage re-orders that many first-stage hits
         if q is None:
             hits_docs, total, matched = self._browse(searcher, cache, allowed, request, fetch)
             scores = {}
         else:
-            hits_docs, scores, total, matched = self._run(searcher, cache, q, allowed, request, fetch)
-        if q is not None and request.sort != "date" and not is_long_query(normalize_query(text)):
-            hits_docs = self._rescore(searcher, hits_docs, scores, text)
-        if passage:
-            hits_docs = rerank.rerank_passage(searcher, hits_docs, scores, text, passage_df)
+            hits_docs, scores, total, matched = self._run(searcher, cache, q, allowed, request, fetch, budget)
+        if q is not None and request.sort != "date" and not plan.long and budget.allows("rerank", optional=True):
+            hits_docs = self._rescore(searcher, hits_docs, scores, plan.words)
+        if passage and budget.allows("rerank", optional=True):
+            go_on = partial(budget.allows, "rerank", optional=True)
+            hits_docs = rerank.rerank_passage(searcher, hits_docs, scores, plan.match, passage_df, go_on) or hits_docs
         if q is not None and request.sort == "recent":
             hits_docs = self._freshen(cache, hits_docs, scores)
         if collapse:
             hits_docs = self._collapse(cache, hits_docs)
         page_docs = hits_docs[(request.page - 1) * request.limit : wanted]
         terms = query_terms(q)
-        hits = [self._hit(searcher, d, scores.get(d), terms) for d in page_docs]
+        hits = [self._hit(searcher, d, scores.get(d), terms if budget.allows("snippets") else None) for d in page_docs]
         for d, hit in zip(page_docs, hits, strict=True):
             hit["cluster"] = self._cluster_info(searcher, cache, d, matched)
-        suggestion = (
-            self.suggest(searcher, request.q, found=total) if q is not None and total <= SUGGEST_FEW_HITS else None
-        )
+        suggestion = None
+        if q is not None and not plan.long and total <= SUGGEST_FEW_HITS and budget.allows("suggestion", optional=True):
+            suggestion = self.suggest(searcher, plan, found=total, budget=budget)
+        facets = self._facets(cache, matched, budget)
         return SearchResults(
             query=request.q,
             total=total,
             page=request.page,
             limit=request.limit,
             hits=hits,
-            facets=self._facets(cache, matched),
+            facets=facets,
             suggestion=suggestion,
             filters={
                 "tags": tag_keys,
@@ -575,18 +469,19 @@ class Engine:
                 "sort": request.sort,
                 "section": section_key,
                 "date_phrase": date_phrase,
-                "synonyms": [list(g) for g in groups],
+                "synonyms": [list(g) for g in plan.synonyms],
                 "cluster": request.cluster,
                 "personnes": list(request.persons),
                 "lieux": list(request.places),
                 "organisations": list(request.orgs),
             },
+            cut=list(budget.cut),
+            plan=plan.to_dict(),
         )
 
     @staticmethod
-    def _rescore(searcher, docs: list[int], scores: dict, text: str) -> list[int]:
+    def _rescore(searcher, docs: list[int], scores: dict, words: list[str]) -> list[int]:
         """Lift, among the top hits, those with the words exactly as typed, and together in that order."""
-        words = typed_words(text)
         if not words or not docs:
             return docs
         window = docs[:RESCORE_WINDOW]
@@ -634,16 +529,15 @@ class Engine:
         copies = sum(1 for m in cache.cluster_members[rep] if m != docnum and m in matched)
         return {"id": searcher.stored_fields(rep)["id"], "reprises": copies} if copies else None
 
-    def _run(self, searcher, cache, q, allowed: int, request, wanted):
+    def _run(self, searcher, cache, q, allowed: int, request, wanted, budget: Budget):
         if not allowed:
             return [], {}, 0, DocSet(0)
         # Every match with its exact Whoosh score, from the cached leaves: the total and the facets count
         # them all (Whoosh's pruning collector undercounted), and the top hits are taken from them.
-        deadline = time.monotonic() + self.time_limit if self.time_limit else None
         try:
-            every = self._leaves_of(searcher).scores(q, deadline)
+            every = self._leaves_of(searcher).scores(q, budget)
         except TimeLimit:
-            raise QueryError("query too costly: it took longer than the time limit; make it more specific") from None
+            raise budget.exceeded() from None
         found = cache.bits_of(every)
         matched = DocSet(found & allowed)
         if matched.bits != found:  # filters left some out: keep the scores of the others
@@ -675,24 +569,28 @@ class Engine:
 
     @staticmethod
     def _hit(searcher, docnum, score, terms) -> dict:
+        """One hit as plain data; terms None: no snippet (the budget cut them)."""
         fields = searcher.stored_fields(docnum)
         text = fields.get("body") or fields.get("summary") or ""
         return {
             **_listing(fields),
             "score": round(score, 4) if score is not None else None,
-            "snippet": make_snippet(text, terms),
+            "snippet": make_snippet(text, terms) if terms is not None else "",
         }
 
     @staticmethod
-    def _facets(cache: FacetCache, matched: DocSet) -> dict:
-        facets = {
-            "tags": _ranked(cache.count_tags(matched, TAG_FACET_SIZE), cache.labels, TAG_FACET_SIZE),
-            "date": month_histogram(cache.count_months(matched)),
-            "section": _ranked(cache.count_sections(matched), cache.section_labels),
+    def _facets(cache: FacetCache, matched: DocSet, budget: Budget | None = None) -> dict:
+        """Facet counts over every match; each kind the budget has no time for is left empty."""
+        budget = budget or Budget(None)
+        counters = {
+            "tags": lambda: _ranked(cache.count_tags(matched, TAG_FACET_SIZE), cache.labels, TAG_FACET_SIZE),
+            "date": lambda: month_histogram(cache.count_months(matched)),
+            "section": lambda: _ranked(cache.count_sections(matched), cache.section_labels),
         }
         for field_name, key in ENTITY_FIELDS.items():
-            counts = cache.count_entities(field_name, matched, ENTITY_FACET_SIZE)
-            facets[key] = _ranked(counts, {}, ENTITY_FACET_SIZE)
+            counters[key] = lambda f=field_name: _ranked(cache.count_entities(f, matched, ENTITY_FACET_SIZE), {},
+                                                         ENTITY_FACET_SIZE)  # fmt: skip
+        facets = {key: count() if budget.allows("facets", optional=True) else [] for key, count in counters.items()}
         cache.counted()
         return facets
 
@@ -701,11 +599,11 @@ class Engine:
     def article(self, article_id: str) -> dict:
         """Return one article's stored fields, looked up by id in the index only."""
         searcher, _ = self.refresh()
-        if article_id.startswith("source:"):
-            raise NotFoundError(f"no article with id {article_id!r}")
+        if article_id.startswith("source:") or len(article_id) > MAX_ID_CHARS:
+            raise _no_article(article_id)
         fields = searcher.document(id=article_id)
         if not fields or fields.get("kind") != ARTICLE:
-            raise NotFoundError(f"no article with id {article_id!r}")
+            raise _no_article(article_id)
         return {
             **_listing(fields),
             "author": fields.get("author", ""),
@@ -718,9 +616,9 @@ class Engine:
     def related(self, article_id: str, limit: int = 5) -> list[dict]:
         """Return articles like this one (Whoosh more-like-this), one per story and none a copy of it."""
         searcher, cache = self.refresh()
-        docnum = searcher.document_number(id=article_id)
+        docnum = searcher.document_number(id=article_id) if len(article_id) <= MAX_ID_CHARS else None
         if docnum is None or docnum not in DocSet(cache.articles_bits):
-            raise NotFoundError(f"no article with id {article_id!r}")
+            raise _no_article(article_id)
         results = searcher.more_like(docnum, "body", top=limit * 3 + 10, numterms=25, filter=set(cache.articles))
         seen = {cache.cluster_of.get(docnum, docnum)}
         related = []
@@ -736,35 +634,38 @@ class Engine:
 
     # -- did you mean ---------------------------------------------------------------------------
 
-    def suggest(self, searcher, text: str, found: int = 0) -> str | None:
+    def suggest(self, searcher, plan: QueryPlan, found: int = 0, budget: Budget | None = None) -> str | None:
         """Return the query with unknown words replaced by close, frequent index words, or None.
 
         When the query found a few articles (found > 0), only words that are rare and have a far more
-        frequent close word are replaced.
+        frequent close word are replaced. At most SUGGEST_MAX_WORDS words are looked up, and the budget bounds
+        the lexicon scans: past its reserve, no suggestion.
         """
+        budget = budget or Budget(None)
         reader = searcher.reader()
-        changed = False
-        out = []
-        for token in normalize_query(text).split():
-            core = token.strip('"().,;:!?[]{}~')
-            plain = core and ":" not in core and not core.startswith("-") and core not in _OPERATOR_WORDS | {"TO"}
-            term = normalize_word(core) if plain else ""
+        within = self._leaves_of(searcher).terms_within
+        replacements, examined = {}, []
+        for i, token in enumerate(plan.tokens):
+            if token.kind != "word" or token.field or token.sign == "-" or token.fuzzy:
+                continue
+            core = token.text.strip(".,;:!?[]{}'")
+            term = normalize_word(core)
             df = max(reader.doc_frequency("body", term), reader.doc_frequency("title", term)) if term else 0
             if not term or term.isdigit() or (df and not found) or df > SUGGEST_RARE_DF:
-                out.append(token)
                 continue
+            if len(examined) == SUGGEST_MAX_WORDS:
+                break
+            examined.append(i)
             best = None
-            within = self._leaves_of(searcher).terms_within
             for candidate in within("body", term, 2 if len(term) > 5 else 1, prefix=1):
+                if not budget.allows("suggestion", optional=True):
+                    return None
                 freq = reader.doc_frequency("body", candidate)
                 if candidate != term and freq >= SUGGEST_RATIO * df and (best is None or freq > best[0]):
                     best = (freq, candidate)
-            if best is None:
-                out.append(token)
-                continue
-            changed = True
-            out.append(token.replace(core, _surface(searcher, best[1], core)))
-        return " ".join(out) if changed else None
+            if best is not None:
+                replacements[i] = token.text.replace(core, _surface(searcher, best[1], core))
+        return plan.suggestion(replacements) if replacements else None
 
     # -- stats ------------------------------------------------------------------------------------
 
@@ -792,6 +693,10 @@ class Engine:
             "index_version": INDEX_VERSION,
             "version": __version__,
         }
+
+
+def _no_article(article_id: str) -> NotFoundError:
+    return NotFoundError(f"aucun article n’a l’identifiant « {echo(article_id)} »")
 
 
 def _surface(searcher, term: str, typed: str) -> str:

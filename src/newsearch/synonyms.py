@@ -83,6 +83,9 @@ def _tokens(query: str) -> list[_Token]:
         end = i
         while end < len(query) and not query[end].isspace() and query[end] not in '()"«»“”„':
             end += 1
+        if end == i:  # a closing quote with no opening one (» alone): punctuation, not a token
+            i += 1
+            continue
         text = query[i:end]
         core_end = end
         while core_end > i and query[core_end - 1] in _PUNCTUATION:

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import secrets
 from importlib import resources
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import bleach
 from flask import Flask, abort, jsonify, make_response, render_template, request, url_for
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
 
 from . import __version__
 from .dates import MONTH_ABBR, bucket_label, french_date, parse_iso
-from .errors import InstallError, NewsearchError, QueryError
+from .errors import BudgetExceededError, InstallError, NewsearchError, QueryError
 from .parse import tag_key
-from .search import Engine, SearchRequest
+from .search import MAX_FILTER_VALUES, Engine, SearchRequest
 from .sections import section_label
 
 # Installed from the top-level web/ folder as the package newsearch.webui (pyproject.toml), in a wheel and in a checkout.
@@ -66,6 +69,7 @@ ERROR_TITLES = {
     409: "Index indisponible",
     413: "Requête trop volumineuse",
     500: "Erreur interne",
+    503: "Service momentanément surchargé",
 }
 HTTP_MESSAGES = {
     404: "Cette adresse ne correspond à aucune page.",
@@ -81,6 +85,19 @@ ENTITY_ARGS = {
 SORTS = [("relevance", "Pertinence"), ("recent", "Pertinence et fraîcheur"), ("date", "Date")]
 
 _MARKED = re.compile(r"\*\*(.+?)\*\*")
+# French names of the stages the time budget may cut, for the page's "partial results" line.
+CUT_LABELS = {"rerank": "classement fin", "suggestion": "suggestion", "facets": "décomptes des filtres",
+              "snippets": "extraits"}  # fmt: skip
+
+
+class ArticleIdConverter(BaseConverter):
+    """An article id in a URL: anything, slashes included, percent-encoded whole so that every id links back."""
+
+    regex = r"[\s\S]+"
+    part_isolating = False
+
+    def to_url(self, value: str) -> str:
+        return quote(value, safe="")
 
 
 # --- small pure helpers (tested directly) --------------------------------------------------------
@@ -180,9 +197,12 @@ class SearchState:
     def __init__(self, q="", tags=(), section=None, since=None, until=None, sort="relevance", entities=None):
         self.q = q
         # Selected people, places, organisations by URL argument name (personne, lieu, organisation).
-        self.entities = {arg: list(dict.fromkeys((entities or {}).get(arg, []))) for arg in ENTITY_ARGS}
+        # Repeated values are capped as the Engine caps them: a page never echoes hundreds of them.
+        self.entities = {
+            arg: list(dict.fromkeys((entities or {}).get(arg, [])))[:MAX_FILTER_VALUES] for arg in ENTITY_ARGS
+        }
         # Tags are compared by key, so "SANTÉ" in a URL and the facet "sante" are the same selection.
-        self.tags = list(dict.fromkeys(k for k in (tag_key(t) for t in tags) if k))
+        self.tags = list(dict.fromkeys(k for k in (tag_key(t) for t in tags) if k))[:MAX_FILTER_VALUES]
         self.section = section
         self.since = since
         self.until = until
@@ -390,6 +410,17 @@ def search_view(data: dict, state: SearchState) -> dict:
     first = (data["page"] - 1) * PAGE_SIZE + 1
     filters = data.get("filters") or {}
     understood = []
+    plan = data.get("plan") or {}
+    if plan.get("notes") or (plan.get("read_as") and plan["read_as"] != " ".join(state.q.split())):
+        understood.append(f"Requête lue comme : {plan['read_as']}")
+    understood += plan.get("notes") or []
+    if plan.get("passage"):
+        understood.append(
+            "Lue comme un passage : les articles qui partagent le plus de ses mots, et les plus rares, d’abord."
+        )
+    if data.get("partial"):
+        cut = ", ".join(CUT_LABELS.get(stage, stage) for stage in data.get("cut") or [])
+        understood.append(f"Résultats partiels : le temps de calcul était écoulé ({cut} omis).")
     if filters.get("date_phrase"):
         understood.append(f"Période lue dans la requête : {filters['date_phrase']}")
     for group in filters.get("synonyms") or []:
@@ -503,18 +534,28 @@ def create_app(config=None):
     app.jinja_env.globals["newsearch_version"] = __version__
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    app.url_map.converters["article_id"] = ArticleIdConverter
     engine = Engine(app.config["INDEX_DIR"], time_limit=app.config["SEARCH_TIME_LIMIT"])
     app.extensions["newsearch"] = engine
 
     def wants_json() -> bool:
         return request.path.startswith("/api/")
 
-    def error_response(status: int, message: str):
+    def error_response(status: int, message: str, error_id: str | None = None):
         if wants_json():
-            return make_response(jsonify({"error": message, "status": status}), status)
+            body = {"error": message, "status": status}
+            if error_id:
+                body["error_id"] = error_id
+            return make_response(jsonify(body), status)
         title = ERROR_TITLES.get(status, "Erreur")
         page = render_template("error.html", status=status, title=title, message=message, form=form_view(None))
         return make_response(page, status)
+
+    def logged_failure(status: int, message: str, log_message: str, *args, exc_info=False):
+        # The visitor gets a short id to quote; the log has the details (never shown: they name server paths).
+        error_id = secrets.token_hex(4)
+        app.logger.log(logging.ERROR, f"[{error_id}] {log_message}", *args, exc_info=exc_info)
+        return error_response(status, f"{message} (référence {error_id})", error_id)
 
     @app.before_request
     def refuse_oversized_or_writing_requests():
@@ -531,13 +572,19 @@ def create_app(config=None):
             response.headers.setdefault(name, value)
         return response
 
+    @app.errorhandler(BudgetExceededError)
+    def budget_exceeded(exc):
+        response = error_response(503, str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
     @app.errorhandler(NewsearchError)
     def domain_error(exc):
         if exc.status in (400, 404):
             return error_response(exc.status, str(exc))
         # A damaged, locked or mismatched index is the operator's business; its message names server paths.
-        app.logger.error("index unavailable: %s", exc)
-        return error_response(exc.status, "L’index de recherche est momentanément indisponible.")
+        return logged_failure(exc.status, "L’index de recherche est momentanément indisponible.",
+                              "index unavailable: %s", exc)  # fmt: skip
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
@@ -549,14 +596,14 @@ def create_app(config=None):
     @app.errorhandler(Exception)
     def unexpected_error(exc):
         # Logged with its traceback for the operator; the visitor only learns that it failed.
-        app.logger.exception("unexpected error on %s", request.path)
-        return error_response(500, "Une erreur inattendue est survenue.")
+        return logged_failure(500, "Une erreur inattendue est survenue.", "unexpected error on %s",
+                              request.path[:200], exc_info=True)  # fmt: skip
 
     @app.get("/api/search")
     def api_search():
         return jsonify(engine.search(search_request_from_args(request.args)).to_dict())
 
-    @app.get("/api/article/<path:article_id>")
+    @app.get("/api/article/<article_id:article_id>", merge_slashes=False)
     def api_article(article_id):
         return jsonify(public_article(engine.article(article_id)))
 
@@ -570,7 +617,7 @@ def create_app(config=None):
             return render_template("search.html", form=form_view(state), error=str(exc), view=None), exc.status
         return render_template("search.html", form=form_view(state), error=None, view=search_view(data, state))
 
-    @app.get("/article/<path:article_id>")
+    @app.get("/article/<article_id:article_id>", merge_slashes=False)
     def article_page(article_id):
         article = engine.article(article_id)
         related = engine.related(article_id)
