@@ -18,6 +18,7 @@ import sys
 import textwrap
 
 import click
+from click.core import ParameterSource
 
 from .errors import (
     IndexDamagedError,
@@ -203,9 +204,19 @@ def verify_command(index_dir, as_json):
     type=click.File("r", encoding="utf-8"),
     help="Run one query per line of FILE (- for stdin); print one JSON object per line.",
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl", "json"]),
+    help="Export every hit, not one page: CSV (one row per article), JSON Lines, or the --json object.",
+)
+@click.option("--max", "max_hits", type=click.IntRange(1, 10_000), default=10_000, show_default=True,
+              help="With --format: export at most this many hits.")  # fmt: skip
+@click.option("--bom", is_flag=True, help="With --format csv: start with a UTF-8 BOM (for Excel).")
 def query_command(
-    query, index_dir, tags, since, until, section, persons, places, orgs, sort, limit, page, as_json, batch
-):
+    query, index_dir, tags, since, until, section, persons, places, orgs, sort, limit, page, as_json, batch, fmt,
+    max_hits, bom,
+):  # fmt: skip
     """Search the index. QUERY: words (all must match when few), "phrase", « phrase », OR, -word, NOT, title:, tag:."""
     from .search import Engine, SearchRequest
 
@@ -228,6 +239,9 @@ def query_command(
         engine = Engine(index_dir)
     except NewsearchError as exc:
         raise DomainError(exc) from None
+    if fmt:
+        _export(engine, request(query), fmt, max_hits, bom)
+        return
     if batch is not None:
         for line in batch:
             q = line.rstrip("\n")
@@ -247,6 +261,28 @@ def query_command(
     else:
         click.echo(render_table(data, color=sys.stdout.isatty()))
     if not data["hits"]:
+        sys.exit(EXIT_NO_HIT)
+
+
+def _export(engine, request, fmt, max_hits, bom):
+    """Stream `query --format` to stdout as UTF-8; exit 1 when nothing matched."""
+    from .export import Export, export_chunks
+
+    ctx = click.get_current_context()
+    for name in ("limit", "page", "as_json", "batch"):
+        if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT:
+            raise click.UsageError(
+                f"--format exports every hit: it cannot be combined with --{name.removeprefix('as_')}"
+            )
+    try:
+        export = Export(engine, request, cap=max_hits)
+        out = sys.stdout.buffer
+        for chunk in export_chunks(export, fmt, bom=bom):
+            out.write(chunk.encode("utf-8"))
+        out.flush()
+    except NewsearchError as exc:
+        raise DomainError(exc) from None
+    if not export.first.total:
         sys.exit(EXIT_NO_HIT)
 
 

@@ -7,12 +7,13 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import bleach
-from flask import Flask, abort, jsonify, make_response, render_template, request, url_for
+from flask import Flask, Response, abort, jsonify, make_response, render_template, request, stream_with_context, url_for
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from .dates import bucket_label, french_date, parse_iso
 from .errors import NewsearchError, QueryError
+from .export import EXPORT_CAP, Export, export_chunks
 from .parse import tag_key
 from .search import Engine, SearchRequest
 
@@ -23,6 +24,7 @@ PAGE_SIZE = 10
 MAX_QUERY_STRING = 8 * 1024
 MAX_CONTENT_LENGTH = 16 * 1024
 READ_METHODS = ("GET", "HEAD")
+EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
 VISIBLE_TAGS = 12
 MORE_TAGS = 60
 BAR_LEVELS = 20
@@ -128,17 +130,22 @@ def period_label(since: str | None, until: str | None) -> str:
     return ""
 
 
+def whole_number(args, name: str, default: int) -> int:
+    """Read a whole-number query argument, default when absent; QueryError when it is not a number."""
+    value = args.get(name, "")
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise QueryError(f"{name} must be a whole number") from None
+
+
 def search_request_from_args(args, limit: int | None = None) -> SearchRequest:
     """Build a SearchRequest from query-string arguments (the same names as the CLI options)."""
 
     def number(name, default):
-        value = args.get(name, "")
-        if not value:
-            return default
-        try:
-            return int(value)
-        except ValueError:
-            raise QueryError(f"{name} must be a whole number") from None
+        return whole_number(args, name, default)
 
     return SearchRequest(
         q=args.get("q", ""),
@@ -507,6 +514,19 @@ def create_app(config=None):
     @app.get("/api/search")
     def api_search():
         return jsonify(engine.search(search_request_from_args(request.args)).to_dict())
+
+    @app.get("/api/search.<any(csv, jsonl):fmt>")
+    def api_export(fmt):
+        # The first page is searched here, so that a bad query is a 400 and not a broken download.
+        export = Export(
+            engine, search_request_from_args(request.args), cap=whole_number(request.args, "max", EXPORT_CAP)
+        )
+        bom = request.args.get("bom", "0").lower() in ("1", "true", "oui", "yes")
+        chunks = (chunk.encode("utf-8") for chunk in export_chunks(export, fmt, bom=bom))
+        response = Response(stream_with_context(chunks), content_type=EXPORT_TYPES[fmt])
+        response.headers["Content-Disposition"] = f'attachment; filename="newsearch.{fmt}"'
+        response.headers["X-Total-Count"] = str(export.first.total)
+        return response
 
     @app.get("/api/article/<path:article_id>")
     def api_article(article_id):
