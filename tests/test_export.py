@@ -13,14 +13,7 @@ from newsearch.cli import EXIT_NO_HIT, EXIT_USAGE, cli
 from newsearch.export import CSV_COLUMNS, EXPORT_CAP, Export, csv_row
 from newsearch.search import MAX_RESULTS_WINDOW, Engine, SearchRequest
 from newsearch.web import create_app
-from newsroom import FORMULA_TITLE, build_newsroom_index
-
-
-@pytest.fixture(scope="module")
-def newsroom_index(tmp_path_factory):
-    base = tmp_path_factory.mktemp("newsroom")
-    build_newsroom_index(base / "articles", base / "index")
-    return base / "index"
+from newsroom import FORMULA_TITLE
 
 
 @pytest.fixture(scope="module")

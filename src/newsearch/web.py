@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -14,8 +15,11 @@ from werkzeug.exceptions import HTTPException
 from .dates import bucket_label, french_date, parse_iso
 from .errors import NewsearchError, QueryError
 from .export import EXPORT_CAP, Export, export_chunks
+from .feed import ATOM_TYPE, FEED_SIZE, atom_feed
 from .parse import tag_key
 from .search import Engine, SearchRequest
+from .searchbar import DESCRIPTION_TYPE, SUGGESTIONS_TYPE, opensearch_description, suggestions_payload
+from .suggest import MAX_SUGGESTIONS, Suggester
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
@@ -195,8 +199,16 @@ class SearchState:
             entities={arg: args.getlist(arg) for arg in ENTITY_ARGS},
         )
 
-    def url(self, page: int = 1, **changes) -> str:
-        """Return the search page URL for this state with some filters changed (back to page 1)."""
+    def url(self, page: int = 1, endpoint: str = "search_page", values: dict | None = None, **changes) -> str:
+        """Return the search page URL (or endpoint's) for this state with some filters changed (back to page 1)."""
+        pairs = self.pairs(**changes)
+        if page > 1:
+            pairs.append(("page", str(page)))
+        base = url_for(endpoint, **(values or {}))
+        return f"{base}?{urlencode(pairs)}" if pairs else base
+
+    def pairs(self, **changes) -> list[tuple[str, str]]:
+        """Return the query-string arguments of this state with some filters changed, page left out."""
         state = {
             "q": self.q,
             "tag": self.tags,
@@ -213,10 +225,7 @@ class SearchState:
         pairs += [(arg, value) for arg in ENTITY_ARGS for value in state[arg]]
         if state["sort"] and state["sort"] != "relevance":
             pairs.append(("sort", state["sort"]))
-        if page > 1:
-            pairs.append(("page", str(page)))
-        base = url_for("search_page")
-        return f"{base}?{urlencode(pairs)}" if pairs else base
+        return pairs
 
 
 def tag_facets(facets: list[dict], state: SearchState) -> tuple[list[dict], list[dict]]:
@@ -391,6 +400,8 @@ def search_view(data: dict, state: SearchState) -> dict:
             {"text": data["suggestion"], "url": state.url(q=data["suggestion"])} if data.get("suggestion") else None
         ),
         "pagination": pagination(data["page"], data["pages"], state),
+        "feed_url": state.url(endpoint="atom_feed_of_search", sort="relevance"),
+        "export_urls": [(fmt, state.url(endpoint="api_export", values={"fmt": fmt})) for fmt in EXPORT_TYPES],
     }
 
 
@@ -464,6 +475,7 @@ def create_app(config=None):
     app.json.sort_keys = False
     engine = Engine(app.config["INDEX_DIR"], time_limit=app.config["SEARCH_TIME_LIMIT"])
     app.extensions["newsearch"] = engine
+    suggester = Suggester(engine)
 
     def wants_json() -> bool:
         return request.path.startswith("/api/")
@@ -526,6 +538,56 @@ def create_app(config=None):
         response = Response(stream_with_context(chunks), content_type=EXPORT_TYPES[fmt])
         response.headers["Content-Disposition"] = f'attachment; filename="newsearch.{fmt}"'
         response.headers["X-Total-Count"] = str(export.first.total)
+        return response
+
+    @app.get("/feed.atom")
+    def atom_feed_of_search():
+        state = SearchState.from_args(request.args)
+        # A feed follows a story: the newest matches first, whatever sort the page was showing.
+        search = search_request_from_args(request.args, limit=FEED_SIZE)
+        search.sort, search.page = "date", 1
+        hits = engine.search(search).hits
+        filters = state.pairs(sort="relevance")
+        try:
+            committed = datetime.fromtimestamp(engine.store.current_dir().stat().st_mtime, timezone.utc)
+        except OSError:
+            committed = datetime.fromtimestamp(0, timezone.utc)
+        body = atom_feed(
+            hits,
+            key=urlencode(filters),
+            title="newsearch — " + (" · ".join(value for _, value in filters) or "derniers articles"),
+            self_url=request.host_url.rstrip("/") + state.url(endpoint="atom_feed_of_search", sort="relevance"),
+            html_url=request.host_url.rstrip("/") + state.url(sort="date"),
+            article_url=lambda article_id: url_for("article_page", article_id=article_id, _external=True),
+            original_url=safe_url,
+            fallback=committed,
+        )
+        return Response(body, content_type=ATOM_TYPE)
+
+    @app.get("/opensearch.xml")
+    def opensearch_description_xml():
+        body = opensearch_description(
+            search=url_for("search_page", _external=True),
+            suggest=url_for("api_suggest", _external=True),
+            feed=url_for("atom_feed_of_search", _external=True),
+            self_url=url_for("opensearch_description_xml", _external=True),
+            home=url_for("search_page", _external=True),
+            icon=url_for("static", filename="favicon.svg", _external=True),
+        )
+        return Response(body, content_type=f"{DESCRIPTION_TYPE}; charset=utf-8")
+
+    @app.get("/api/suggest")
+    def api_suggest():
+        typed = request.args.get("q", "")
+        size = max(1, min(whole_number(request.args, "limit", MAX_SUGGESTIONS), MAX_SUGGESTIONS))
+        payload = suggestions_payload(
+            typed,
+            suggester.suggest(typed, size),
+            article_url=lambda article_id: url_for("article_page", article_id=article_id, _external=True),
+            search_url=lambda text: url_for("search_page", q=text, _external=True),
+        )
+        response = jsonify(payload)
+        response.content_type = f"{SUGGESTIONS_TYPE}; charset=utf-8"
         return response
 
     @app.get("/api/article/<path:article_id>")

@@ -1,0 +1,119 @@
+"""Search-as-you-type suggestions from the index's lexicon: titles and frequent words completing what is typed."""
+
+from __future__ import annotations
+
+import heapq
+import re
+import threading
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from .analysis import WORD_PATTERN, fold, normalize_word, strip_elision
+from .schema import ARTICLE
+
+MAX_SUGGESTIONS = 8
+MAX_TITLES = 3
+MAX_TYPED = 200
+_WORD_RE = re.compile(WORD_PATTERN)
+
+
+def typed_key(text: str) -> str:
+    """Return text as suggestions compare it: each word folded as the analyzer folds it, one space between."""
+    return " ".join(filter(None, map(fold, text.split())))
+
+
+@dataclass
+class Suggestion:
+    """One completion: the text to search, a short description, and the address it leads to."""
+
+    text: str
+    description: str
+    article_id: str | None = None
+
+
+class Lexicon:
+    """Every article title and title word of one searcher, sorted by their typed keys for prefix lookups."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        titles = []
+        forms: dict[str, Counter] = defaultdict(Counter)
+        for fields in searcher.reader().all_stored_fields():
+            if fields.get("kind") != ARTICLE or not fields.get("title"):
+                continue
+            title = fields["title"]
+            titles.append((typed_key(title), fields.get("date", ""), title, fields["id"]))
+            for n, match in enumerate(_WORD_RE.finditer(title)):
+                word = strip_elision(match.group())
+                if n == 0 and word[1:] == word[1:].lower():
+                    word = word.lower()  # a headline's capital says nothing of the word ("SNCF" keeps its own)
+                if normalize_word(word.replace("-", "")):  # stop words complete nothing worth searching
+                    forms[typed_key(word)][word] += 1
+        titles.sort()
+        self.titles = titles
+        self.title_keys = [t[0] for t in titles]
+        reader = searcher.reader()
+        words = []
+        for key, spellings in forms.items():
+            if not key:
+                continue
+            # Ranked by the lexicon: in how many articles the word is, in any text field.
+            term = normalize_word(key)
+            frequency = max(reader.doc_frequency(f, term) for f in ("title", "body")) if term else 0
+            words.append((key, spellings.most_common(1)[0][0], frequency))
+        words.sort()
+        self.words = words
+        self.word_keys = [w[0] for w in words]
+
+    @staticmethod
+    def _range(keys: list[str], prefix: str) -> range:
+        start = bisect_left(keys, prefix)
+        return range(start, bisect_left(keys, prefix + "\x7f", lo=start))
+
+    def suggest(self, typed: str, size: int = MAX_SUGGESTIONS) -> list[Suggestion]:
+        """Return titles starting with what is typed (newest first), then its last word completed (most frequent)."""
+        typed = typed[:MAX_TYPED]
+        key = typed_key(typed)
+        if not key:
+            return []
+        out: list[Suggestion] = []
+        found = self._range(self.title_keys, key)
+        newest = heapq.nlargest(MAX_TITLES, found, key=lambda i: self.titles[i][1])
+        for i in newest:
+            _, date, title, article_id = self.titles[i]
+            out.append(Suggestion(title, date[:10], article_id))
+        # The last word is the one being typed, unless a space says it is finished; an elided article stays.
+        last = "" if typed[-1:].isspace() else typed.rsplit(None, 1)[-1]
+        core = strip_elision(last)
+        before = typed[: len(typed) - len(core)]
+        last_key = typed_key(core)
+        if last_key:
+            found = self._range(self.word_keys, last_key)
+            for i in heapq.nlargest(size, found, key=lambda i: (self.words[i][2], -i)):
+                _, word, frequency = self.words[i]
+                text = before + word
+                if all(s.text.lower() != text.lower() for s in out):
+                    out.append(Suggestion(text, f"{frequency} article{'s' if frequency > 1 else ''}"))
+        return out[:size]
+
+
+class Suggester:
+    """The lexicon of an Engine's current searcher, built on first use and again after each commit."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._lexicon: Lexicon | None = None
+
+    def lexicon(self) -> Lexicon:
+        """Return the lexicon of the searcher the Engine answers from now."""
+        searcher, _ = self.engine.refresh()
+        with self._lock:
+            if self._lexicon is None or self._lexicon.searcher is not searcher:
+                self._lexicon = Lexicon(searcher)
+            return self._lexicon
+
+    def suggest(self, typed: str, size: int = MAX_SUGGESTIONS) -> list[Suggestion]:
+        """Return the suggestions for what is typed."""
+        return self.lexicon().suggest(typed, size)
