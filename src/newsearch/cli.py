@@ -381,19 +381,43 @@ def stats_command(index_dir, as_json):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=5000, show_default=True)
 @click.option("--threads", type=int, default=4, show_default=True)
-def serve_command(index_dir, host, port, threads):
+@click.option("--url-prefix", default="", help="Serve under this path (/news) when a proxy forwards it as it is.")
+@click.option("--proxies", type=click.IntRange(0), default=0, show_default=True,
+              help="Trust X-Forwarded-For/-Proto/-Host/-Prefix from this many reverse proxies in front.")  # fmt: skip
+@click.option("--access-log", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Log every request in the common log format to FILE (- for stderr).")  # fmt: skip
+def serve_command(index_dir, host, port, threads, url_prefix, proxies, access_log):
     """Serve the web UI and the JSON API with waitress."""
     from waitress import serve
 
     from .web import create_app
 
+    config = {"PROXIES": proxies, "ACCESS_LOG": bool(access_log), "URL_PREFIX": url_prefix}
     try:
-        app = create_app({"INDEX_DIR": index_dir} if index_dir else None)
+        app = create_app({**config, "INDEX_DIR": index_dir} if index_dir else config)
     except NewsearchError as exc:
         raise DomainError(exc) from None
-    click.echo(f"newsearch: serving http://{host}:{port}/ (Ctrl-C to stop)")
+    if access_log:
+        _log_requests_to(access_log)
+    click.echo(f"newsearch: serving http://{host}:{port}{url_prefix.rstrip('/')}/ (Ctrl-C to stop)")
     # Waitress would otherwise buffer up to 1 GB of request body before the app can answer 413.
-    serve(app, host=host, port=port, threads=threads, ident="newsearch", max_request_body_size=65536)
+    # With --proxies, ProxyFix reads the forwarded headers: waitress must pass them on.
+    serve(app, host=host, port=port, threads=threads, ident="newsearch", max_request_body_size=65536,
+          clear_untrusted_proxy_headers=not proxies)  # fmt: skip
+
+
+def _log_requests_to(target: str) -> None:
+    """Send the access log (newsearch.wsgi) to a file, or to stderr for -, one line per request."""
+    import logging
+
+    from .wsgi import ACCESS_LOGGER
+
+    handler = logging.StreamHandler(sys.stderr) if target == "-" else logging.FileHandler(target, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger(ACCESS_LOGGER)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 def main():

@@ -20,6 +20,7 @@ from .parse import tag_key
 from .search import Engine, SearchRequest
 from .searchbar import DESCRIPTION_TYPE, SUGGESTIONS_TYPE, opensearch_description, suggestions_payload
 from .suggest import MAX_SUGGESTIONS, Suggester
+from .wsgi import wrap
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
@@ -468,9 +469,15 @@ def create_app(config=None):
         MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
         MAX_QUERY_STRING=MAX_QUERY_STRING,
         DEBUG=False,
+        # Behind a reverse proxy: how many proxies' X-Forwarded-* headers to trust (0: none, the safe default).
+        PROXIES=0,
+        # Served under this path ("/news"), when a proxy forwards it without saying so in X-Forwarded-Prefix.
+        URL_PREFIX="",
+        ACCESS_LOG=False,
     )
     if config:
         app.config.update(config)
+    app.wsgi_app = wrap(app.wsgi_app, app.config["URL_PREFIX"], int(app.config["PROXIES"]), app.config["ACCESS_LOG"])
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     engine = Engine(app.config["INDEX_DIR"], time_limit=app.config["SEARCH_TIME_LIMIT"])
@@ -589,6 +596,19 @@ def create_app(config=None):
         response = jsonify(payload)
         response.content_type = f"{SUGGESTIONS_TYPE}; charset=utf-8"
         return response
+
+    @app.get("/healthz")
+    def healthz():
+        # For load balancers and monitors: 200 only when the index opens now, with what it holds.
+        try:
+            searcher, cache = engine.refresh()
+            engine.store.current_dir()
+        except Exception as exc:  # any failure to open is the answer, not an error page
+            app.logger.error("health check: index unavailable: %s", exc)
+            return jsonify({"status": "unavailable", "index": False}), 503
+        return jsonify(
+            {"status": "ok", "index": True, "documents": len(cache.articles), "generation": engine.store.current_name()}
+        )
 
     @app.get("/api/article/<path:article_id>")
     def api_article(article_id):
