@@ -376,6 +376,34 @@ def stats_command(index_dir, as_json):
     click.echo("top tags       " + ", ".join(f"{t['label']} ({t['count']})" for t in stats["top_tags"]))
 
 
+@cli.command("export")
+@index_option
+@click.option("--opensearch", "folder", type=click.Path(file_okay=False), required=True,
+              help="Folder to write the OpenSearch/Elasticsearch index template and _bulk files into.")  # fmt: skip
+@click.option("--index-name", default="newsearch", show_default=True, help="Name of the index in the cluster.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def export_command(index_dir, folder, index_name, as_json):
+    """Write the index for a cluster: an index template mirroring the French analyzer, the articles as _bulk files."""
+    from .opensearch_export import export_for_cluster
+    from .search import Engine
+
+    try:
+        searcher, _ = Engine(index_dir).refresh()
+        report = export_for_cluster(searcher, folder, index_name=index_name)
+    except NewsearchError as exc:
+        raise DomainError(exc) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {folder}: {exc.strerror}") from None
+    if as_json:
+        data = {"folder": str(report.folder), "documents": report.documents, "files": report.files}
+        click.echo(json.dumps({**data, "commands": report.commands}, ensure_ascii=False))
+        return
+    click.echo(f"{report.documents} articles in {len(report.files)} bulk file(s), template and load.sh in {folder}")
+    click.echo(f"load them (in {folder}, with OPENSEARCH=http://host:9200):")
+    for line in report.commands:
+        click.echo(f"  {line}")
+
+
 @cli.command("serve")
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True)

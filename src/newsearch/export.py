@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from .errors import QueryError
+from .schema import ARTICLE
 from .search import MARK, MAX_LIMIT, MAX_RESULTS_WINDOW, Engine, SearchRequest, SearchResults
 
 # The most hits an export holds: the Engine pages no deeper than this (the same window as the UI and API).
@@ -54,6 +55,13 @@ class Export:
                 return
             page += 1
             results = self.engine.search(replace(self.request, page=page))
+
+
+def stored_articles(searcher) -> Iterator[dict]:
+    """Yield the stored fields of every article a searcher sees, in index order (source records left out)."""
+    for fields in searcher.reader().all_stored_fields():
+        if fields.get("kind") == ARTICLE:
+            yield fields
 
 
 def plain_snippet(snippet: str) -> str:

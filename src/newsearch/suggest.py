@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from .analysis import WORD_PATTERN, fold, normalize_word, strip_elision
-from .schema import ARTICLE
+from .export import stored_articles
 
 MAX_SUGGESTIONS = 8
 MAX_TITLES = 3
@@ -39,8 +39,8 @@ class Lexicon:
         self.searcher = searcher
         titles = []
         forms: dict[str, Counter] = defaultdict(Counter)
-        for fields in searcher.reader().all_stored_fields():
-            if fields.get("kind") != ARTICLE or not fields.get("title"):
+        for fields in stored_articles(searcher):
+            if not fields.get("title"):
                 continue
             title = fields["title"]
             titles.append((typed_key(title), fields.get("date", ""), title, fields["id"]))
