@@ -51,6 +51,25 @@ class DomainError(click.ClickException):
             self.exit_code = 1
 
 
+def complete_from_index(field: str):
+    """Return a Click shell_complete callback offering the values of an index field (tags, sections)."""
+
+    def complete(ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        from .store import IndexStore
+        from .suggest import index_values
+
+        try:
+            reader = IndexStore(ctx.params.get("index_dir")).open().reader()
+            values = index_values(reader, field, incomplete)
+        except (NewsearchError, OSError):
+            return []  # no index yet: nothing to offer, and nothing printed into the shell
+        return [CompletionItem(value, help=f"{count} article(s)") for value, count in values]
+
+    return complete
+
+
 def index_option(f):
     return click.option(
         "--index",
@@ -182,10 +201,16 @@ def verify_command(index_dir, as_json):
 @cli.command("query")
 @click.argument("query", required=False, default="")
 @index_option
-@click.option("--tag", "tags", multiple=True, help="Only articles with this tag (repeatable: all must match).")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    shell_complete=complete_from_index("tagform"),
+    help="Only articles with this tag (repeatable: all must match).",
+)
 @click.option("--since", help="From this date: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--until", help="Up to this date, included: YYYY, YYYY-MM or YYYY-MM-DD.")
-@click.option("--section", help="Only articles of this section.")
+@click.option("--section", shell_complete=complete_from_index("section"), help="Only articles of this section.")
 @click.option("--person", "persons", multiple=True, help="Only articles naming this person (as in the facet).")
 @click.option("--place", "places", multiple=True, help="Only articles naming this place.")
 @click.option("--org", "orgs", multiple=True, help="Only articles naming this organisation.")
@@ -446,6 +471,29 @@ def _log_requests_to(target: str) -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+
+
+@cli.command("completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion_command(shell):
+    """Print the shell completion script for SHELL (commands, options, and tags and sections from the index)."""
+    from click.shell_completion import get_completion_class
+
+    completion = get_completion_class(shell)(cli, {}, "newsearch", "_NEWSEARCH_COMPLETE")
+    click.echo(completion.source())
+
+
+def _add_examples():
+    """Give every command's --help an Examples: block, as sqlite-utils does (test_cli_help checks none lacks one)."""
+    from .help_examples import EXAMPLES, epilog
+
+    cli.epilog = epilog(EXAMPLES[""])
+    for name, command in cli.commands.items():
+        if name in EXAMPLES:
+            command.epilog = epilog(EXAMPLES[name])
+
+
+_add_examples()
 
 
 def main():

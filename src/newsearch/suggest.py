@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from .analysis import WORD_PATTERN, fold, normalize_word, strip_elision
 from .export import stored_articles
+from .parse import tag_key
 
 MAX_SUGGESTIONS = 8
 MAX_TITLES = 3
@@ -117,3 +118,17 @@ class Suggester:
     def suggest(self, typed: str, size: int = MAX_SUGGESTIONS) -> list[Suggestion]:
         """Return the suggestions for what is typed."""
         return self.lexicon().suggest(typed, size)
+
+
+def index_values(reader, field: str, typed: str = "", limit: int = 100) -> list[tuple[str, int]]:
+    """Return the values of a tag-like field (tagform, section) whose key starts with typed's, as the facets
+    group them: (the most frequent spelling, articles), most frequent first."""
+    prefix = tag_key(typed) or ""
+    spellings: dict[str, Counter] = defaultdict(Counter)
+    for raw in reader.lexicon(field):
+        value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        key = tag_key(value)
+        if key and key.startswith(prefix):
+            spellings[key][value] = reader.doc_frequency(field, value)
+    ranked = sorted(spellings.values(), key=lambda c: (-sum(c.values()), c.most_common(1)[0][0]))
+    return [(c.most_common(1)[0][0], sum(c.values())) for c in ranked[:limit]]
