@@ -134,3 +134,19 @@ def test_new_articles_are_suggested_after_a_commit(tmp_path):
     Indexer(IndexStore(tmp_path / "index")).run([tmp_path / "articles"])
     assert [s.text for s in suggester.suggest("zygomatique")] == ["Zygomatiques : le rire au travail", "zygomatiques"]
     assert [s.text for s in suggester.suggest("zygomatiques ")] == ["Zygomatiques : le rire au travail"]
+
+
+def test_in_the_background_the_old_lexicon_answers_until_the_new_one_is_built(tmp_path):
+    build_newsroom_index(tmp_path / "articles", tmp_path / "index", count=12)
+    suggester = Suggester(Engine(tmp_path / "index"), background=True)
+    suggester.builder.join()  # the build started with the app
+    assert suggester.suggest("zygomatique") == []
+    (tmp_path / "articles" / "new.json").write_text(
+        json.dumps({"id": "z1", "title": "Zygomatiques : le rire", "body": "Le rire.", "date": "2026-01-02"}),
+        encoding="utf-8",
+    )
+    Indexer(IndexStore(tmp_path / "index")).run([tmp_path / "articles"])
+    stale = suggester.suggest("zygomatique")
+    suggester.builder.join()
+    assert [s.text for s in suggester.suggest("zygomatique")] == ["Zygomatiques : le rire", "zygomatiques"]
+    assert stale == [] or stale == suggester.suggest("zygomatique")  # the build may already be done

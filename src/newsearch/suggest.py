@@ -100,20 +100,41 @@ class Lexicon:
 
 
 class Suggester:
-    """The lexicon of an Engine's current searcher, built on first use and again after each commit."""
+    """The lexicon of an Engine's current searcher, built once and again after each commit.
 
-    def __init__(self, engine):
+    In the background (the web app), the lexicon is first built when the app starts, and after a commit the
+    previous one answers until the new one is ready: building takes seconds on a large index, a suggestion
+    must take milliseconds.
+    """
+
+    def __init__(self, engine, background: bool = False):
         self.engine = engine
-        self._lock = threading.Lock()
+        self.background = background
+        self._build_lock = threading.Lock()
         self._lexicon: Lexicon | None = None
+        self.builder: threading.Thread | None = None
+        if background:
+            self._build_later(engine.refresh()[0])
 
-    def lexicon(self) -> Lexicon:
-        """Return the lexicon of the searcher the Engine answers from now."""
-        searcher, _ = self.engine.refresh()
-        with self._lock:
+    def _build(self, searcher) -> None:
+        with self._build_lock:
             if self._lexicon is None or self._lexicon.searcher is not searcher:
                 self._lexicon = Lexicon(searcher)
+
+    def _build_later(self, searcher) -> None:
+        self.builder = threading.Thread(target=self._build, args=(searcher,), name="newsearch-lexicon", daemon=True)
+        self.builder.start()
+
+    def lexicon(self) -> Lexicon:
+        """Return the lexicon to answer from: the current searcher's, or in the background the last one built."""
+        searcher, _ = self.engine.refresh()
+        current = self._lexicon
+        if current is None or (current.searcher is not searcher and not self.background):
+            self._build(searcher)  # waits for a build in progress, which may be this very one
             return self._lexicon
+        if current.searcher is not searcher and not self._build_lock.locked():
+            self._build_later(searcher)
+        return current
 
     def suggest(self, typed: str, size: int = MAX_SUGGESTIONS) -> list[Suggestion]:
         """Return the suggestions for what is typed."""

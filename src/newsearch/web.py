@@ -482,7 +482,7 @@ def create_app(config=None):
     app.json.sort_keys = False
     engine = Engine(app.config["INDEX_DIR"], time_limit=app.config["SEARCH_TIME_LIMIT"])
     app.extensions["newsearch"] = engine
-    suggester = Suggester(engine)
+    suggester = Suggester(engine, background=True)
 
     def wants_json() -> bool:
         return request.path.startswith("/api/")
