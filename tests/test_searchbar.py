@@ -121,6 +121,10 @@ def test_an_elided_article_stays_in_front_of_the_completed_word(client):
     assert "l’école" in texts
 
 
+def test_elision_is_ignored_in_titles_too():
+    assert typed_key("L’État et l'école") == typed_key("état et école") == "etat et ecole"
+
+
 def test_new_articles_are_suggested_after_a_commit(tmp_path):
     build_newsroom_index(tmp_path / "articles", tmp_path / "index", count=12)
     suggester = Suggester(Engine(tmp_path / "index"))

@@ -20,8 +20,8 @@ _WORD_RE = re.compile(WORD_PATTERN)
 
 
 def typed_key(text: str) -> str:
-    """Return text as suggestions compare it: each word folded as the analyzer folds it, one space between."""
-    return " ".join(filter(None, map(fold, text.split())))
+    """Return text as suggestions compare it: each word without elision, folded as the analyzer folds it."""
+    return " ".join(filter(None, (fold(strip_elision(word)) for word in text.split())))
 
 
 @dataclass
