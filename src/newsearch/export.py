@@ -23,12 +23,10 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Export:
-    """A search whose every hit, up to a cap, is read one page of the Engine at a time.
-
-    The first page is searched when the export is created, so that a bad query fails before any output.
-    """
+    """A search whose every hit, up to a cap, is read one page of the Engine at a time."""
 
     def __init__(self, engine: Engine, request: SearchRequest, cap: int = EXPORT_CAP):
+        # The first page is searched now, so that a bad query fails before any output.
         self.engine = engine
         self.cap = max(0, min(cap, EXPORT_CAP))
         self.request = replace(request, page=1, limit=MAX_LIMIT)

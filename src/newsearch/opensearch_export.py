@@ -25,11 +25,9 @@ ENTITY_KEYS = {"personnes": "persons", "lieux": "places", "organisations": "orgs
 
 
 def analysis_settings(synonyms: list[tuple[str, ...]]) -> dict:
-    """Return index.analysis settings that do what analysis.french_analyzer does, built from its own data.
-
-    Index and search analyzers differ as ours do: the joined form of a hyphenated word ("nordcoreens") is
-    indexed only, and synonyms are expanded in queries only.
-    """
+    """Return index.analysis settings that do what analysis.french_analyzer does, built from its own data."""
+    # Index and search analyzers differ as ours do: the joined form of a hyphenated word ("nordcoreens") is
+    # indexed only, and synonyms are expanded in queries only.
     filters = {
         # Our tokenizer keeps apostrophes and hyphens inside words, for the two filters below.
         "newsearch_elision": {"type": "elision", "articles_case": True, "articles": sorted(ELISIONS)},

@@ -100,12 +100,11 @@ class Lexicon:
 
 
 class Suggester:
-    """The lexicon of an Engine's current searcher, built once and again after each commit.
+    """The lexicon of an Engine's current searcher, built once and again after each commit."""
 
-    In the background (the web app), the lexicon is first built when the app starts, and after a commit the
-    previous one answers until the new one is ready: building takes seconds on a large index, a suggestion
-    must take milliseconds.
-    """
+    # In the background (the web app), the lexicon is first built when the app starts, and after a commit the
+    # previous one answers until the new one is ready: building takes seconds on a large index, a suggestion
+    # must take milliseconds.
 
     def __init__(self, engine, background: bool = False):
         self.engine = engine
