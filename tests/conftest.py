@@ -10,6 +10,7 @@ import pytest
 from newsearch.indexer import Indexer
 from newsearch.search import Engine
 from newsearch.store import IndexStore
+from newsroom import build_newsroom_index
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -69,3 +70,11 @@ def write_files(tmp_path):
         return base
 
     return write
+
+
+@pytest.fixture(scope="session")
+def newsroom_index(tmp_path_factory) -> Path:
+    """An index of tests/newsroom.py's 230 made-up articles (more than two pages of 100); tests must not write to it."""
+    base = tmp_path_factory.mktemp("newsroom")
+    build_newsroom_index(base / "articles", base / "index")
+    return base / "index"

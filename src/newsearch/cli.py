@@ -19,6 +19,7 @@ import sys
 import textwrap
 
 import click
+from click.core import ParameterSource
 
 from . import __version__
 from .errors import (
@@ -54,6 +55,25 @@ class DomainError(click.ClickException):
             self.exit_code = EXIT_INSTALL
         else:
             self.exit_code = 1
+
+
+def complete_from_index(field: str):
+    """Return a Click shell_complete callback offering the values of an index field (tags, sections)."""
+
+    def complete(ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        from .store import IndexStore
+        from .suggest import index_values
+
+        try:
+            reader = IndexStore(ctx.params.get("index_dir")).open().reader()
+            values = index_values(reader, field, incomplete)
+        except (NewsearchError, OSError):
+            return []  # no index yet: nothing to offer, and nothing printed into the shell
+        return [CompletionItem(value, help=f"{count} article(s)") for value, count in values]
+
+    return complete
 
 
 def index_option(f):
@@ -210,10 +230,16 @@ class QueryCommand(click.Command):
 @cli.command("query", cls=QueryCommand)
 @click.argument("words", nargs=-1)
 @index_option
-@click.option("--tag", "tags", multiple=True, help="Only articles with this tag (repeatable: all must match).")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    shell_complete=complete_from_index("tagform"),
+    help="Only articles with this tag (repeatable: all must match).",
+)
 @click.option("--since", help="From this date: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--until", help="Up to this date, included: YYYY, YYYY-MM or YYYY-MM-DD.")
-@click.option("--section", help="Only articles of this section.")
+@click.option("--section", shell_complete=complete_from_index("section"), help="Only articles of this section.")
 @click.option("--person", "persons", multiple=True, help="Only articles naming this person (as in the facet).")
 @click.option("--place", "places", multiple=True, help="Only articles naming this place.")
 @click.option("--org", "orgs", multiple=True, help="Only articles naming this organisation.")
@@ -232,9 +258,19 @@ class QueryCommand(click.Command):
     type=click.File("r", encoding="utf-8"),
     help="Run one query per line of FILE (- for stdin); print one JSON object per line.",
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl", "json"]),
+    help="Export every hit, not one page: CSV (one row per article), JSON Lines, or the --json object.",
+)
+@click.option("--max", "max_hits", type=click.IntRange(1, 10_000), default=10_000, show_default=True,
+              help="With --format: export at most this many hits.")  # fmt: skip
+@click.option("--bom", is_flag=True, help="With --format csv: start with a UTF-8 BOM (for Excel).")
 def query_command(
-    words, index_dir, tags, since, until, section, persons, places, orgs, sort, limit, page, as_json, batch
-):
+    words, index_dir, tags, since, until, section, persons, places, orgs, sort, limit, page, as_json, batch, fmt,
+    max_hits, bom,
+):  # fmt: skip
     """Search the index. WORDS: all must match when few; "phrase", « phrase », OR, -word, NOT, title:, tag:.
 
     The words may be given quoted as one argument or unquoted; a word such as -Macron excludes it.
@@ -262,6 +298,9 @@ def query_command(
         engine = Engine(index_dir)
     except NewsearchError as exc:
         raise DomainError(exc) from None
+    if fmt:
+        _export(engine, request(query), fmt, max_hits, bom)
+        return
     if batch is not None:
         # One output line per input line, so a script can pair them; blank lines would list the whole index.
         failed = False
@@ -288,6 +327,28 @@ def query_command(
     else:
         click.echo(render_table(data, color=sys.stdout.isatty()))
     if not data["hits"]:
+        sys.exit(EXIT_NO_HIT)
+
+
+def _export(engine, request, fmt, max_hits, bom):
+    """Stream `query --format` to stdout as UTF-8; exit 1 when nothing matched."""
+    from .export import Export, export_chunks
+
+    ctx = click.get_current_context()
+    for name in ("limit", "page", "as_json", "batch"):
+        if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT:
+            raise click.UsageError(
+                f"--format exports every hit: it cannot be combined with --{name.removeprefix('as_')}"
+            )
+    try:
+        export = Export(engine, request, cap=max_hits)
+        out = sys.stdout.buffer
+        for chunk in export_chunks(export, fmt, bom=bom):
+            out.write(chunk.encode("utf-8"))
+        out.flush()
+    except NewsearchError as exc:
+        raise DomainError(exc) from None
+    if not export.first.total:
         sys.exit(EXIT_NO_HIT)
 
 
@@ -403,24 +464,99 @@ def stats_command(index_dir, as_json):
     click.echo("top tags       " + ", ".join(f"{t['label']} ({t['count']})" for t in stats["top_tags"]))
 
 
+@cli.command("export")
+@index_option
+@click.option("--opensearch", "folder", type=click.Path(file_okay=False), required=True,
+              help="Folder to write the OpenSearch/Elasticsearch index template and _bulk files into.")  # fmt: skip
+@click.option("--index-name", default="newsearch", show_default=True, help="Name of the index in the cluster.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def export_command(index_dir, folder, index_name, as_json):
+    """Write the index for a cluster: an index template mirroring the French analyzer, the articles as _bulk files."""
+    from .opensearch_export import export_for_cluster
+    from .search import Engine
+
+    try:
+        searcher, _ = Engine(index_dir).refresh()
+        report = export_for_cluster(searcher, folder, index_name=index_name)
+    except NewsearchError as exc:
+        raise DomainError(exc) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {folder}: {exc.strerror}") from None
+    if as_json:
+        data = {"folder": str(report.folder), "documents": report.documents, "files": report.files}
+        click.echo(json.dumps({**data, "commands": report.commands}, ensure_ascii=False))
+        return
+    click.echo(f"{report.documents} articles in {len(report.files)} bulk file(s), template and load.sh in {folder}")
+    click.echo(f"load them (in {folder}, with OPENSEARCH=http://host:9200):")
+    for line in report.commands:
+        click.echo(f"  {line}")
+
+
 @cli.command("serve")
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=5000, show_default=True)
 @click.option("--threads", type=int, default=4, show_default=True)
-def serve_command(index_dir, host, port, threads):
+@click.option("--url-prefix", default="", help="Serve under this path (/news) when a proxy forwards it as it is.")
+@click.option("--proxies", type=click.IntRange(0), default=0, show_default=True,
+              help="Trust X-Forwarded-For/-Proto/-Host/-Prefix from this many reverse proxies in front.")  # fmt: skip
+@click.option("--access-log", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Log every request in the common log format to FILE (- for stderr).")  # fmt: skip
+def serve_command(index_dir, host, port, threads, url_prefix, proxies, access_log):
     """Serve the web UI and the JSON API with waitress."""
     from waitress import serve
 
     from .web import create_app
 
+    config = {"PROXIES": proxies, "ACCESS_LOG": bool(access_log), "URL_PREFIX": url_prefix}
     try:
-        app = create_app({"INDEX_DIR": index_dir} if index_dir else None)
+        app = create_app({**config, "INDEX_DIR": index_dir} if index_dir else config)
     except NewsearchError as exc:
         raise DomainError(exc) from None
-    click.echo(f"newsearch: serving http://{host}:{port}/ (Ctrl-C to stop)")
+    if access_log:
+        _log_requests_to(access_log)
+    click.echo(f"newsearch: serving http://{host}:{port}{url_prefix.rstrip('/')}/ (Ctrl-C to stop)")
     # Waitress would otherwise buffer up to 1 GB of request body before the app can answer 413.
-    serve(app, host=host, port=port, threads=threads, ident="newsearch", max_request_body_size=65536)
+    # With --proxies, ProxyFix reads the forwarded headers: waitress must pass them on.
+    serve(app, host=host, port=port, threads=threads, ident="newsearch", max_request_body_size=65536,
+          clear_untrusted_proxy_headers=not proxies)  # fmt: skip
+
+
+def _log_requests_to(target: str) -> None:
+    """Send the access log (newsearch.wsgi) to a file, or to stderr for -, one line per request."""
+    import logging
+
+    from .wsgi import ACCESS_LOGGER
+
+    handler = logging.StreamHandler(sys.stderr) if target == "-" else logging.FileHandler(target, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger(ACCESS_LOGGER)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+@cli.command("completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion_command(shell):
+    """Print the shell completion script for SHELL (commands, options, and tags and sections from the index)."""
+    from click.shell_completion import get_completion_class
+
+    completion = get_completion_class(shell)(cli, {}, "newsearch", "_NEWSEARCH_COMPLETE")
+    click.echo(completion.source())
+
+
+def _add_examples():
+    """Give every command's --help an Examples: block, as sqlite-utils does (test_cli_help checks none lacks one)."""
+    from .help_examples import EXAMPLES, epilog
+
+    cli.epilog = epilog(EXAMPLES[""])
+    for name, command in cli.commands.items():
+        if name in EXAMPLES:
+            command.epilog = epilog(EXAMPLES[name])
+
+
+_add_examples()
 
 
 def main():

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
 import bleach
-from flask import Flask, abort, jsonify, make_response, render_template, request, url_for
+from flask import Flask, Response, abort, jsonify, make_response, render_template, request, stream_with_context, url_for
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
@@ -18,9 +19,14 @@ from werkzeug.routing import BaseConverter
 from . import __version__
 from .dates import MONTH_ABBR, bucket_label, french_date, parse_iso
 from .errors import BudgetExceededError, InstallError, NewsearchError, QueryError
+from .export import EXPORT_CAP, Export, export_chunks
+from .feed import ATOM_TYPE, FEED_SIZE, atom_feed
 from .parse import tag_key
 from .search import MAX_FILTER_VALUES, Engine, SearchRequest
+from .searchbar import DESCRIPTION_TYPE, SUGGESTIONS_TYPE, opensearch_description, suggestions_payload
 from .sections import section_label
+from .suggest import MAX_SUGGESTIONS, Suggester
+from .wsgi import wrap
 
 # Installed from the top-level web/ folder as the package newsearch.webui (pyproject.toml), in a wheel and in a checkout.
 UI_PACKAGE = "newsearch.webui"
@@ -38,6 +44,7 @@ PAGE_SIZE = 10
 MAX_QUERY_STRING = 8 * 1024
 MAX_CONTENT_LENGTH = 16 * 1024
 READ_METHODS = ("GET", "HEAD")
+EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
 VISIBLE_TAGS = 12
 MORE_TAGS = 60
 BAR_LEVELS = 20
@@ -158,17 +165,22 @@ def period_label(since: str | None, until: str | None) -> str:
     return ""
 
 
+def whole_number(args, name: str, default: int) -> int:
+    """Read a whole-number query argument, default when absent; QueryError when it is not a number."""
+    value = args.get(name, "")
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise QueryError(f"{name} must be a whole number") from None
+
+
 def search_request_from_args(args, limit: int | None = None) -> SearchRequest:
     """Build a SearchRequest from query-string arguments (the same names as the CLI options)."""
 
     def number(name, default):
-        value = args.get(name, "")
-        if not value:
-            return default
-        try:
-            return int(value)
-        except ValueError:
-            raise QueryError(f"{name} must be a whole number") from None
+        return whole_number(args, name, default)
 
     return SearchRequest(
         q=args.get("q", ""),
@@ -221,8 +233,16 @@ class SearchState:
             entities={arg: args.getlist(arg) for arg in ENTITY_ARGS},
         )
 
-    def url(self, page: int = 1, **changes) -> str:
-        """Return the search page URL for this state with some filters changed (back to page 1)."""
+    def url(self, page: int = 1, endpoint: str = "search_page", values: dict | None = None, **changes) -> str:
+        """Return the search page URL (or endpoint's) for this state with some filters changed (back to page 1)."""
+        pairs = self.pairs(**changes)
+        if page > 1:
+            pairs.append(("page", str(page)))
+        base = url_for(endpoint, **(values or {}))
+        return f"{base}?{urlencode(pairs)}" if pairs else base
+
+    def pairs(self, **changes) -> list[tuple[str, str]]:
+        """Return the query-string arguments of this state with some filters changed, page left out."""
         state = {
             "q": self.q,
             "tag": self.tags,
@@ -239,10 +259,7 @@ class SearchState:
         pairs += [(arg, value) for arg in ENTITY_ARGS for value in state[arg]]
         if state["sort"] and state["sort"] != "relevance":
             pairs.append(("sort", state["sort"]))
-        if page > 1:
-            pairs.append(("page", str(page)))
-        base = url_for("search_page")
-        return f"{base}?{urlencode(pairs)}" if pairs else base
+        return pairs
 
 
 def tag_facets(facets: list[dict], state: SearchState) -> tuple[list[dict], list[dict]]:
@@ -447,6 +464,8 @@ def search_view(data: dict, state: SearchState) -> dict:
             {"text": data["suggestion"], "url": state.url(q=data["suggestion"])} if data.get("suggestion") else None
         ),
         "pagination": pagination(data["page"], data["pages"], state),
+        "feed_url": state.url(endpoint="atom_feed_of_search", sort="relevance"),
+        "export_urls": [(fmt, state.url(endpoint="api_export", values={"fmt": fmt})) for fmt in EXPORT_TYPES],
     }
 
 
@@ -528,15 +547,22 @@ def create_app(config=None):
         MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
         MAX_QUERY_STRING=MAX_QUERY_STRING,
         DEBUG=False,
+        # Behind a reverse proxy: how many proxies' X-Forwarded-* headers to trust (0: none, the safe default).
+        PROXIES=0,
+        # Served under this path ("/news"), when a proxy forwards it without saying so in X-Forwarded-Prefix.
+        URL_PREFIX="",
+        ACCESS_LOG=False,
     )
     if config:
         app.config.update(config)
     app.jinja_env.globals["newsearch_version"] = __version__
+    app.wsgi_app = wrap(app.wsgi_app, app.config["URL_PREFIX"], int(app.config["PROXIES"]), app.config["ACCESS_LOG"])
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.url_map.converters["article_id"] = ArticleIdConverter
     engine = Engine(app.config["INDEX_DIR"], time_limit=app.config["SEARCH_TIME_LIMIT"])
     app.extensions["newsearch"] = engine
+    suggester = Suggester(engine, background=True)
 
     def wants_json() -> bool:
         return request.path.startswith("/api/")
@@ -602,6 +628,82 @@ def create_app(config=None):
     @app.get("/api/search")
     def api_search():
         return jsonify(engine.search(search_request_from_args(request.args)).to_dict())
+
+    @app.get("/api/search.<any(csv, jsonl):fmt>")
+    def api_export(fmt):
+        # The first page is searched here, so that a bad query is a 400 and not a broken download.
+        export = Export(
+            engine, search_request_from_args(request.args), cap=whole_number(request.args, "max", EXPORT_CAP)
+        )
+        bom = request.args.get("bom", "0").lower() in ("1", "true", "oui", "yes")
+        chunks = (chunk.encode("utf-8") for chunk in export_chunks(export, fmt, bom=bom))
+        response = Response(stream_with_context(chunks), content_type=EXPORT_TYPES[fmt])
+        response.headers["Content-Disposition"] = f'attachment; filename="newsearch.{fmt}"'
+        response.headers["X-Total-Count"] = str(export.first.total)
+        return response
+
+    @app.get("/feed.atom")
+    def atom_feed_of_search():
+        state = SearchState.from_args(request.args)
+        # A feed follows a story: the newest matches first, whatever sort the page was showing.
+        search = search_request_from_args(request.args, limit=FEED_SIZE)
+        search.sort, search.page = "date", 1
+        hits = engine.search(search).hits
+        filters = state.pairs(sort="relevance")
+        try:
+            committed = datetime.fromtimestamp(engine.store.current_dir().stat().st_mtime, timezone.utc)
+        except OSError:
+            committed = datetime.fromtimestamp(0, timezone.utc)
+        body = atom_feed(
+            hits,
+            key=urlencode(filters),
+            title="newsearch — " + (" · ".join(value for _, value in filters) or "derniers articles"),
+            self_url=request.host_url.rstrip("/") + state.url(endpoint="atom_feed_of_search", sort="relevance"),
+            html_url=request.host_url.rstrip("/") + state.url(sort="date"),
+            article_url=lambda article_id: url_for("article_page", article_id=article_id, _external=True),
+            original_url=safe_url,
+            fallback=committed,
+        )
+        return Response(body, content_type=ATOM_TYPE)
+
+    @app.get("/opensearch.xml")
+    def opensearch_description_xml():
+        body = opensearch_description(
+            search=url_for("search_page", _external=True),
+            suggest=url_for("api_suggest", _external=True),
+            feed=url_for("atom_feed_of_search", _external=True),
+            self_url=url_for("opensearch_description_xml", _external=True),
+            home=url_for("search_page", _external=True),
+            icon=url_for("static", filename="favicon.svg", _external=True),
+        )
+        return Response(body, content_type=f"{DESCRIPTION_TYPE}; charset=utf-8")
+
+    @app.get("/api/suggest")
+    def api_suggest():
+        typed = request.args.get("q", "")
+        size = max(1, min(whole_number(request.args, "limit", MAX_SUGGESTIONS), MAX_SUGGESTIONS))
+        payload = suggestions_payload(
+            typed,
+            suggester.suggest(typed, size),
+            article_url=lambda article_id: url_for("article_page", article_id=article_id, _external=True),
+            search_url=lambda text: url_for("search_page", q=text, _external=True),
+        )
+        response = jsonify(payload)
+        response.content_type = f"{SUGGESTIONS_TYPE}; charset=utf-8"
+        return response
+
+    @app.get("/healthz")
+    def healthz():
+        # For load balancers and monitors: 200 only when the index opens now, with what it holds.
+        try:
+            searcher, cache = engine.refresh()
+            engine.store.current_dir()
+        except Exception as exc:  # any failure to open is the answer, not an error page
+            app.logger.error("health check: index unavailable: %s", exc)
+            return jsonify({"status": "unavailable", "index": False}), 503
+        return jsonify(
+            {"status": "ok", "index": True, "documents": len(cache.articles), "generation": engine.store.current_name()}
+        )
 
     @app.get("/api/article/<article_id:article_id>", merge_slashes=False)
     def api_article(article_id):
