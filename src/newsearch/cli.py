@@ -26,6 +26,7 @@ from .errors import (
     NewsearchError,
     QueryError,
     SchemaVersionError,
+    ServeError,
 )
 
 EXIT_NO_HIT = 1
@@ -44,7 +45,7 @@ class DomainError(click.ClickException):
             self.exit_code = EXIT_INDEX
         elif isinstance(error, IndexLockedError):
             self.exit_code = EXIT_LOCKED
-        elif isinstance(error, QueryError):
+        elif isinstance(error, (QueryError, ServeError)):
             self.exit_code = EXIT_USAGE
         else:
             self.exit_code = 1
@@ -342,22 +343,45 @@ def stats_command(index_dir, as_json):
 
 @cli.command("serve")
 @index_option
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=5000, show_default=True)
-@click.option("--threads", type=int, default=4, show_default=True)
-def serve_command(index_dir, host, port, threads):
-    """Serve the web UI and the JSON API with waitress."""
-    from waitress import serve
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every one).")
+@click.option("--port", type=int, default=5000, show_default=True, help="1-65535.")
+@click.option("--threads", type=int, default=16, show_default=True, help="Worker threads (requests in progress).")
+@click.option(
+    "--searches", type=int, default=2, show_default=True, help="Searches run at once; one is kept for cheap ones."
+)
+@click.option("--connection-limit", type=int, default=400, show_default=True, help="Open client connections.")
+@click.option("--channel-timeout", type=int, default=20, show_default=True, help="Seconds an idle connection stays.")
+@click.option("--backlog", type=int, default=1024, show_default=True, help="Connections queued by the kernel.")
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    help="Host name the server answers for (repeatable; * for any). Default: what --host implies.",
+)
+def serve_command(index_dir, host, port, threads, searches, connection_limit, channel_timeout, backlog, allowed_hosts):
+    """Serve the web UI and the JSON API with waitress, costly searches kept from starving cheap ones."""
+    from .server import ServeOptions, build
 
-    from .web import create_app
-
+    options = ServeOptions(
+        host=host,
+        port=port,
+        threads=threads,
+        searches=searches,
+        connection_limit=connection_limit,
+        channel_timeout=channel_timeout,
+        backlog=backlog,
+        allowed_hosts=tuple(allowed_hosts) or None,
+    )
     try:
-        app = create_app({"INDEX_DIR": index_dir} if index_dir else None)
+        server = build(options, index_dir)
     except NewsearchError as exc:
         raise DomainError(exc) from None
-    click.echo(f"newsearch: serving http://{host}:{port}/ (Ctrl-C to stop)")
-    # Waitress would otherwise buffer up to 1 GB of request body before the app can answer 413.
-    serve(app, host=host, port=port, threads=threads, ident="newsearch", max_request_body_size=65536)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"newsearch: serving http://{shown}:{port}/ (Ctrl-C to stop)")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        server.close()
 
 
 def main():

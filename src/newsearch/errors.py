@@ -49,3 +49,17 @@ class WorkerError(NewsearchError):
     """An indexing worker process failed or vanished."""
 
     status = 500
+
+
+class OverloadedError(NewsearchError):
+    """Too many searches are in progress: this one is turned away and may be retried later."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServeError(NewsearchError):
+    """The server cannot start: an option is out of range or its address cannot be listened on."""

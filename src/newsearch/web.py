@@ -11,6 +11,7 @@ from flask import Flask, abort, jsonify, make_response, render_template, request
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
+from .admission import RELATED_COST, Gate, estimate_cost
 from .dates import bucket_label, french_date, parse_iso
 from .errors import NewsearchError, QueryError
 from .parse import tag_key
@@ -53,12 +54,18 @@ ERROR_TITLES = {
     409: "Index indisponible",
     413: "Requête trop volumineuse",
     500: "Erreur interne",
+    503: "Serveur surchargé",
 }
 HTTP_MESSAGES = {
     404: "Cette adresse ne correspond à aucune page.",
     405: "Cette adresse ne se consulte qu’en lecture (GET ou HEAD).",
     413: "La requête dépasse la taille autorisée : raccourcissez la recherche.",
 }
+BAD_HOST_MESSAGE = "L’en-tête Host de la requête ne désigne pas ce serveur."
+# A Host header: a DNS name (labels of letters, digits and inner hyphens), an IPv4 or a bracketed IPv6 address,
+# then an optional port. Anything else (".", "a..b", 300 letters) would fail deep in URL building.
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST = re.compile(rf"(?P<name>\[[0-9A-Fa-f:.]+\]|{_LABEL}(?:\.{_LABEL})*\.?)(?::\d{{1,5}})?")
 # URL argument → (facet key in SearchResults, heading), for named-entity facets.
 ENTITY_ARGS = {
     "personne": ("personnes", "Personnes"),
@@ -126,6 +133,34 @@ def period_label(since: str | None, until: str | None) -> str:
     if until:
         return f"jusqu’au {label(until)}" if len(until) == 10 else f"jusqu’en {label(until)}"
     return ""
+
+
+def host_name(header: str) -> str | None:
+    """Return the host name a Host header names, lowercased without port or final dot; None if malformed."""
+    match = _HOST.fullmatch(header or "")
+    if not match or len(match["name"]) > 255:
+        return None
+    return match["name"].lower().rstrip(".")
+
+
+class HostGuard:
+    """WSGI middleware: a request whose Host is malformed or not allowed is flagged and given a valid one.
+
+    The flag makes the app answer 400; the placeholder host lets that error page be built at all.
+    """
+
+    def __init__(self, app, allowed_hosts=None):
+        self.app = app
+        self.allowed = None if allowed_hosts is None else {host_name(h) or h.lower() for h in allowed_hosts}
+
+    def __call__(self, environ, start_response):
+        header = environ.get("HTTP_HOST")
+        if header is not None:
+            name = host_name(header)
+            if name is None or (self.allowed is not None and name not in self.allowed):
+                environ["newsearch.bad_host"] = header
+                environ["HTTP_HOST"] = "localhost"
+        return self.app(environ, start_response)
 
 
 def search_request_from_args(args, limit: int | None = None) -> SearchRequest:
@@ -442,17 +477,24 @@ def public_article(article: dict) -> dict:
 
 
 def create_app(config=None):
-    """Create the web app; config may set INDEX_DIR, SEARCH_TIME_LIMIT and MAX_QUERY_STRING."""
+    """Create the web app; config may set INDEX_DIR, SEARCH_TIME_LIMIT, MAX_QUERY_STRING, ALLOWED_HOSTS, ADMISSION."""
     app = Flask(__name__, template_folder=str(WEB_DIR / "templates"), static_folder=str(WEB_DIR / "static"))
     app.config.update(
         INDEX_DIR=None,
         SEARCH_TIME_LIMIT=2.0,
         MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
         MAX_QUERY_STRING=MAX_QUERY_STRING,
+        # Host names the app answers for (None: any well-formed one); `newsearch serve` sets what --host implies.
+        ALLOWED_HOSTS=None,
+        # Admission control for searches (newsearch.admission.Gate); the default one suits the test client too.
+        ADMISSION=None,
         DEBUG=False,
     )
     if config:
         app.config.update(config)
+    app.wsgi_app = HostGuard(app.wsgi_app, app.config["ALLOWED_HOSTS"])
+    gate = app.config["ADMISSION"] or Gate()
+    app.extensions["newsearch.admission"] = gate
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     engine = Engine(app.config["INDEX_DIR"], time_limit=app.config["SEARCH_TIME_LIMIT"])
@@ -461,15 +503,22 @@ def create_app(config=None):
     def wants_json() -> bool:
         return request.path.startswith("/api/")
 
-    def error_response(status: int, message: str):
+    def error_response(status: int, message: str, form=None):
         if wants_json():
             return make_response(jsonify({"error": message, "status": status}), status)
         title = ERROR_TITLES.get(status, "Erreur")
-        page = render_template("error.html", status=status, title=title, message=message, form=form_view(None))
+        page = render_template("error.html", status=status, title=title, message=message, form=form or form_view(None))
         return make_response(page, status)
+
+    def searching(search_request: SearchRequest) -> dict:
+        # Admitted (or refused with a 503) on its estimated cost, so that costly searches cannot starve cheap ones.
+        with gate.admit(estimate_cost(search_request)):
+            return engine.search(search_request).to_dict()
 
     @app.before_request
     def refuse_oversized_or_writing_requests():
+        if "newsearch.bad_host" in request.environ:
+            abort(400, BAD_HOST_MESSAGE)
         if (request.content_length or 0) > app.config["MAX_CONTENT_LENGTH"]:
             abort(413)
         if len(request.query_string) > app.config["MAX_QUERY_STRING"]:
@@ -487,6 +536,11 @@ def create_app(config=None):
     def domain_error(exc):
         if exc.status in (400, 404):
             return error_response(exc.status, str(exc))
+        if exc.status == 503:
+            # The query stays in the box: trying again is one click.
+            response = error_response(503, str(exc), form=form_view(SearchState.from_args(request.args)))
+            response.headers["Retry-After"] = str(getattr(exc, "retry_after", 1))
+            return response
         # A damaged, locked or mismatched index is the operator's business; its message names server paths.
         app.logger.error("index unavailable: %s", exc)
         return error_response(exc.status, "L’index de recherche est momentanément indisponible.")
@@ -506,7 +560,7 @@ def create_app(config=None):
 
     @app.get("/api/search")
     def api_search():
-        return jsonify(engine.search(search_request_from_args(request.args)).to_dict())
+        return jsonify(searching(search_request_from_args(request.args)))
 
     @app.get("/api/article/<path:article_id>")
     def api_article(article_id):
@@ -516,7 +570,7 @@ def create_app(config=None):
     def search_page():
         state = SearchState.from_args(request.args)
         try:
-            data = engine.search(search_request_from_args(request.args, limit=PAGE_SIZE)).to_dict()
+            data = searching(search_request_from_args(request.args, limit=PAGE_SIZE))
         except QueryError as exc:
             # The page stays usable: the query is still in the box, ready to be fixed.
             return render_template("search.html", form=form_view(state), error=str(exc), view=None), exc.status
@@ -525,7 +579,8 @@ def create_app(config=None):
     @app.get("/article/<path:article_id>")
     def article_page(article_id):
         article = engine.article(article_id)
-        related = engine.related(article_id)
+        with gate.admit(RELATED_COST):
+            related = engine.related(article_id)
         return render_template("article.html", form=form_view(None), article=article_view(article, related))
 
     return app
