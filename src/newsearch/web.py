@@ -136,11 +136,11 @@ def period_label(since: str | None, until: str | None) -> str:
 
 
 def host_name(header: str) -> str | None:
-    """Return the host name a Host header names, lowercased without port or final dot; None if malformed."""
+    """Return the host a Host header names, lowercased, without port, final dot or IPv6 brackets; None if malformed."""
     match = _HOST.fullmatch(header or "")
     if not match or len(match["name"]) > 255:
         return None
-    return match["name"].lower().rstrip(".")
+    return match["name"].lower().rstrip(".").strip("[]")
 
 
 class HostGuard:
