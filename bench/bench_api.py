@@ -71,10 +71,10 @@ def ensure_index(index_dir: Path, corpus: Path) -> None:
     subprocess.run([str(NEWSEARCH), "index", str(corpus), "--index", str(index_dir)], check=True)
 
 
-def start_server(index_dir: Path, port: int, threads: int) -> subprocess.Popen:
-    """Start `newsearch serve` and wait until it answers."""
+def start_server(index_dir: Path, port: int, threads: int, *options: str) -> subprocess.Popen:
+    """Start `newsearch serve` (with more `options` if given) and wait until it answers."""
     server = subprocess.Popen(
-        [str(NEWSEARCH), "serve", "--index", str(index_dir), "--port", str(port), "--threads", str(threads)],
+        [str(NEWSEARCH), "serve", "--index", str(index_dir), "--port", str(port), "--threads", str(threads), *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
