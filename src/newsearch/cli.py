@@ -358,26 +358,18 @@ def stats_command(index_dir, as_json):
     multiple=True,
     help="Host name the server answers for (repeatable; * for any). Default: what --host implies.",
 )
-def serve_command(index_dir, host, port, threads, searches, connection_limit, channel_timeout, backlog, allowed_hosts):
+def serve_command(index_dir, **options):
     """Serve the web UI and the JSON API with waitress, costly searches kept from starving cheap ones."""
     from .server import ServeOptions, build
 
-    options = ServeOptions(
-        host=host,
-        port=port,
-        threads=threads,
-        searches=searches,
-        connection_limit=connection_limit,
-        channel_timeout=channel_timeout,
-        backlog=backlog,
-        allowed_hosts=tuple(allowed_hosts) or None,
-    )
+    # The options are named as ServeOptions' fields, which validates them all in one place.
+    options = ServeOptions(**{**options, "allowed_hosts": tuple(options["allowed_hosts"]) or None})
     try:
         server = build(options, index_dir)
     except NewsearchError as exc:
         raise DomainError(exc) from None
-    shown = f"[{host}]" if ":" in host else host
-    click.echo(f"newsearch: serving http://{shown}:{port}/ (Ctrl-C to stop)")
+    shown = f"[{options.host}]" if ":" in options.host else options.host
+    click.echo(f"newsearch: serving http://{shown}:{options.port}/ (Ctrl-C to stop)")
     try:
         server.run()
     except KeyboardInterrupt:
