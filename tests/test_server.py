@@ -180,6 +180,13 @@ def test_a_cheap_search_is_answered_while_the_costly_lane_is_full(app_with_gate,
     assert cheap.json["total"] == engine.search(SearchRequest(q="retraites")).total
 
 
+def test_a_query_out_of_bounds_gets_its_400_even_when_the_server_is_busy(app_with_gate):
+    app, gate = app_with_gate
+    with gate.admit(1.0), gate.admit(1.0):
+        response = app.test_client().get("/api/search?" + urlencode({"q": "mot " * 600}))
+    assert response.status_code == 400 and "too long" in response.json["error"]
+
+
 def test_article_pages_go_through_the_gate_too(app_with_gate, engine):
     app, gate = app_with_gate
     article_id = engine.search(SearchRequest(q="")).hits[0]["id"]

@@ -36,7 +36,7 @@ class ServeOptions:
     port: int = 5000
     # Every request in progress holds a thread, including one waiting for a search slot.
     threads: int = 16
-    # Searches at once; all but one may be costly, so that one is always there for cheap queries.
+    # Searches at once; all but one may be costly, so that one is always there for cheap queries (from 2 on).
     searches: int = 2
     # Open client connections; beyond it waitress stops accepting and new ones wait in the backlog.
     connection_limit: int = 400

@@ -511,7 +511,9 @@ def create_app(config=None):
         return make_response(page, status)
 
     def searching(search_request: SearchRequest) -> dict:
-        # Admitted (or refused with a 503) on its estimated cost, so that costly searches cannot starve cheap ones.
+        # Admitted (or refused with a 503) on its estimated cost, so that costly searches cannot starve cheap ones;
+        # a request out of bounds gets its 400 first, without waiting for a slot.
+        search_request.validate()
         with gate.admit(estimate_cost(search_request)):
             return engine.search(search_request).to_dict()
 
