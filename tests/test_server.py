@@ -1,8 +1,7 @@
-"""`newsearch serve` under load and abuse: admission control, Host validation, waitress's own answers, options.
+"""`newsearch serve` under load and abuse, for real: admission control, Host validation, waitress's answers, options."""
 
-Everything runs for real: the Flask app over the sample index, waitress on a free loopback port, raw sockets
-for what a browser would never send, and the `newsearch` command itself.
-"""
+# The Flask app runs over the sample index, waitress on a free loopback port; raw sockets send what a browser
+# never would, and the `newsearch` command itself is started once.
 
 from __future__ import annotations
 

@@ -45,11 +45,10 @@ def estimate_cost(request) -> float:
 
 
 class Gate:
-    """At most `slots` searches at once, at most `costly_slots` of them costly, each lane with a short queue.
+    """At most `slots` searches at once, at most `costly_slots` of them costly, each lane with a short queue."""
 
-    A search that finds no slot waits up to `wait` seconds in its lane's queue; when that queue is full or
-    the wait runs out it is refused with OverloadedError (a 503 with Retry-After on the web).
-    """
+    # A search that finds no slot waits up to `wait` seconds among `queue` others (`costly_queue` for costly
+    # ones); a full queue or a wait run out refuses it with OverloadedError, a 503 with Retry-After on the web.
 
     def __init__(self, slots: int = 2, costly_slots: int = 1, queue: int = 8, costly_queue: int = 2, wait=QUEUE_WAIT):
         self.slots, self.costly_slots = slots, min(costly_slots, slots)

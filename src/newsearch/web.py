@@ -144,10 +144,10 @@ def host_name(header: str) -> str | None:
 
 
 class HostGuard:
-    """WSGI middleware: a request whose Host is malformed or not allowed is flagged and given a valid one.
+    """WSGI middleware: a request whose Host is malformed or not allowed is flagged and given a valid one."""
 
-    The flag makes the app answer 400; the placeholder host lets that error page be built at all.
-    """
+    # The flag makes the app answer 400; the placeholder host lets that error page be built at all (URL building
+    # fails on a host such as ".", which was a 500).
 
     def __init__(self, app, allowed_hosts=None):
         self.app = app
