@@ -19,6 +19,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -71,18 +72,22 @@ def ensure_index(index_dir: Path, corpus: Path) -> None:
     subprocess.run([str(NEWSEARCH), "index", str(corpus), "--index", str(index_dir)], check=True)
 
 
-def start_server(index_dir: Path, port: int, threads: int) -> subprocess.Popen:
-    """Start `newsearch serve` and wait until it answers."""
+def start_server(index_dir: Path, port: int, threads: int, *options: str) -> subprocess.Popen:
+    """Start `newsearch serve` (with more `options` if given) and wait until it answers."""
+    # The server's log goes to a file: a pipe nobody reads fills up under load (waitress warns of its task queue
+    # depth) and then blocks every thread that logs.
+    log = tempfile.TemporaryFile("w+")
     server = subprocess.Popen(
-        [str(NEWSEARCH), "serve", "--index", str(index_dir), "--port", str(port), "--threads", str(threads)],
+        [str(NEWSEARCH), "serve", "--index", str(index_dir), "--port", str(port), "--threads", str(threads), *options],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            sys.exit(f"newsearch serve exited with {server.returncode}: {server.stderr.read()}")
+            log.seek(0)
+            sys.exit(f"newsearch serve exited with {server.returncode}: {log.read()}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", "/api/search?limit=1")

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from waitress import create_server
 
+from newsearch.admission import Gate
 from newsearch.search import SearchRequest
 from newsearch.web import create_app
 from test_web import build_planted_index, planted_articles
@@ -241,6 +242,27 @@ def test_an_unknown_article_shows_the_404_page(tab, site):
     response = tab.page.goto(f"{site}/article/inconnu")
     assert response.status == 404
     assert words(tab.page.locator("h1").inner_text()) == "Page introuvable"
+
+
+def test_a_busy_server_says_so_in_french_and_one_click_searches_again(tab, sample_index, engine, artifacts_dir):
+    gate = Gate(slots=1, costly_slots=1, queue=0, costly_queue=0, wait=0)
+    with serving(create_app({"INDEX_DIR": sample_index, "ADMISSION": gate})) as base:
+        with gate.admit(1.0):  # another search holds the only slot
+            response = tab.page.goto(f"{base}/?q=santé&tag=hopital")
+            assert response.status == 503 and int(response.headers["retry-after"]) >= 1
+            assert words(tab.page.locator("h1").inner_text()) == "Service momentanément surchargé"
+            assert "réessayez" in tab.page.locator(".error-message").inner_text()
+            tab.page.screenshot(path=str(artifacts_dir / "overload.png"))
+        # Chromium logs every 5xx page it loads; that is the one error this page may have.
+        assert [e for e in tab.errors if "status of 503" not in e] == []
+        tab.errors.clear()
+        assert tab.page.locator("#q").input_value() == "santé"
+        tab.page.locator("#search-form button").click()
+        # Still served while the page fetches what it links to (the OpenSearch description, the icon).
+        tab.page.wait_for_load_state("networkidle")
+        expected = engine.search(SearchRequest(q="santé", tags=["hopital"], limit=10))
+        assert hit_titles(tab.page) == titles(expected) and expected.hits
+        tab.assert_clean()
 
 
 # --- without JavaScript, with the keyboard, on a phone -------------------------------------------

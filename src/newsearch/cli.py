@@ -30,6 +30,7 @@ from .errors import (
     NewsearchError,
     QueryError,
     SchemaVersionError,
+    ServeError,
 )
 
 EXIT_NO_HIT = 1
@@ -49,7 +50,7 @@ class DomainError(click.ClickException):
             self.exit_code = EXIT_INDEX
         elif isinstance(error, IndexLockedError):
             self.exit_code = EXIT_LOCKED
-        elif isinstance(error, QueryError):
+        elif isinstance(error, (QueryError, ServeError)):
             self.exit_code = EXIT_USAGE
         elif isinstance(error, InstallError):
             self.exit_code = EXIT_INSTALL
@@ -494,32 +495,45 @@ def export_command(index_dir, folder, index_name, as_json):
 
 @cli.command("serve")
 @index_option
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=5000, show_default=True)
-@click.option("--threads", type=int, default=4, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every one).")
+@click.option("--port", type=int, default=5000, show_default=True, help="1-65535.")
+@click.option("--threads", type=int, default=16, show_default=True, help="Worker threads (requests in progress).")
+@click.option(
+    "--searches", type=int, default=2, show_default=True, help="Searches run at once; one is kept for cheap ones."
+)
+@click.option("--connection-limit", type=int, default=400, show_default=True, help="Open client connections.")
+@click.option("--channel-timeout", type=int, default=20, show_default=True, help="Seconds an idle connection stays.")
+@click.option("--backlog", type=int, default=1024, show_default=True, help="Connections queued by the kernel.")
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    help="Host name the server answers for (repeatable; * for any). Default: what --host implies.",
+)
 @click.option("--url-prefix", default="", help="Serve under this path (/news) when a proxy forwards it as it is.")
-@click.option("--proxies", type=click.IntRange(0), default=0, show_default=True,
+@click.option("--proxies", type=int, default=0, show_default=True,
               help="Trust X-Forwarded-For/-Proto/-Host/-Prefix from this many reverse proxies in front.")  # fmt: skip
 @click.option("--access-log", type=click.Path(dir_okay=False, allow_dash=True),
               help="Log every request in the common log format to FILE (- for stderr).")  # fmt: skip
-def serve_command(index_dir, host, port, threads, url_prefix, proxies, access_log):
-    """Serve the web UI and the JSON API with waitress."""
-    from waitress import serve
+def serve_command(index_dir, **options):
+    """Serve the web UI and the JSON API with waitress, costly searches kept from starving cheap ones."""
+    from .server import ServeOptions, build
 
-    from .web import create_app
-
-    config = {"PROXIES": proxies, "ACCESS_LOG": bool(access_log), "URL_PREFIX": url_prefix}
+    # The options are named as ServeOptions' fields, which validates them all in one place.
+    options = ServeOptions(**{**options, "allowed_hosts": tuple(options["allowed_hosts"]) or None})
     try:
-        app = create_app({**config, "INDEX_DIR": index_dir} if index_dir else config)
+        server = build(options, index_dir)
     except NewsearchError as exc:
         raise DomainError(exc) from None
-    if access_log:
-        _log_requests_to(access_log)
-    click.echo(f"newsearch: serving http://{host}:{port}{url_prefix.rstrip('/')}/ (Ctrl-C to stop)")
-    # Waitress would otherwise buffer up to 1 GB of request body before the app can answer 413.
-    # With --proxies, ProxyFix reads the forwarded headers: waitress must pass them on.
-    serve(app, host=host, port=port, threads=threads, ident="newsearch", max_request_body_size=65536,
-          clear_untrusted_proxy_headers=not proxies)  # fmt: skip
+    if options.access_log:
+        _log_requests_to(options.access_log)
+    shown = f"[{options.host}]" if ":" in options.host else options.host
+    prefix = options.url_prefix.rstrip("/")
+    click.echo(f"newsearch: serving http://{shown}:{options.port}{prefix}/ (Ctrl-C to stop)")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        server.close()
 
 
 def _log_requests_to(target: str) -> None:

@@ -57,11 +57,23 @@ class InstallError(NewsearchError):
     status = 500
 
 
-class BudgetExceededError(NewsearchError):
-    """A request ran out of its time budget before it had any result to show; it may be retried."""
+class RetryLaterError(NewsearchError):
+    """A request that cannot be answered now but may be retried: a 503 with Retry-After."""
 
     status = 503
 
     def __init__(self, message: str, retry_after: int = 1):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class BudgetExceededError(RetryLaterError):
+    """A request ran out of its time budget before it had any result to show."""
+
+
+class OverloadedError(RetryLaterError):
+    """Too many searches are in progress: this one is turned away."""
+
+
+class ServeError(NewsearchError):
+    """The server cannot start: an option is out of range or its address cannot be listened on."""

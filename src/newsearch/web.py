@@ -17,8 +17,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 from . import __version__
+from .admission import RELATED_COST, Gate, estimate_cost
 from .dates import MONTH_ABBR, bucket_label, french_date, parse_iso
-from .errors import BudgetExceededError, InstallError, NewsearchError, QueryError
+from .errors import InstallError, NewsearchError, QueryError
 from .export import EXPORT_CAP, Export, export_chunks
 from .feed import ATOM_TYPE, FEED_SIZE, atom_feed
 from .parse import tag_key
@@ -83,6 +84,11 @@ HTTP_MESSAGES = {
     405: "Cette adresse ne se consulte qu’en lecture (GET ou HEAD).",
     413: "La requête dépasse la taille autorisée : raccourcissez la recherche.",
 }
+BAD_HOST_MESSAGE = "L’en-tête Host de la requête ne désigne pas ce serveur."
+# A Host header: a DNS name (labels of letters, digits and inner hyphens), an IPv4 or a bracketed IPv6 address,
+# then an optional port. Anything else (".", "a..b", 300 letters) would fail deep in URL building.
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST = re.compile(rf"(?P<name>\[[0-9A-Fa-f:.]+\]|{_LABEL}(?:\.{_LABEL})*\.?)(?::\d{{1,5}})?")
 # URL argument → (facet key in SearchResults, heading), for named-entity facets.
 ENTITY_ARGS = {
     "personne": ("personnes", "Personnes"),
@@ -174,6 +180,34 @@ def whole_number(args, name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise QueryError(f"{name} must be a whole number") from None
+
+
+def host_name(header: str) -> str | None:
+    """Return the host a Host header names, lowercased, without port, final dot or IPv6 brackets; None if malformed."""
+    match = _HOST.fullmatch(header or "")
+    if not match or len(match["name"]) > 255:
+        return None
+    return match["name"].lower().rstrip(".").strip("[]")
+
+
+class HostGuard:
+    """WSGI middleware: a request whose Host is malformed or not allowed is flagged and given a valid one."""
+
+    # The flag makes the app answer 400; the placeholder host lets that error page be built at all (URL building
+    # fails on a host such as ".", which was a 500).
+
+    def __init__(self, app, allowed_hosts=None):
+        self.app = app
+        self.allowed = None if allowed_hosts is None else {host_name(h) or h.lower() for h in allowed_hosts}
+
+    def __call__(self, environ, start_response):
+        header = environ.get("HTTP_HOST")
+        if header is not None:
+            name = host_name(header)
+            if name is None or (self.allowed is not None and name not in self.allowed):
+                environ["newsearch.bad_host"] = header
+                environ["HTTP_HOST"] = "localhost"
+        return self.app(environ, start_response)
 
 
 def search_request_from_args(args, limit: int | None = None) -> SearchRequest:
@@ -538,7 +572,7 @@ def ui_dir() -> Path:
 
 
 def create_app(config=None):
-    """Create the web app; config may set INDEX_DIR, SEARCH_TIME_LIMIT and MAX_QUERY_STRING."""
+    """Create the web app; config may set INDEX_DIR, SEARCH_TIME_LIMIT, MAX_QUERY_STRING, ALLOWED_HOSTS, ADMISSION."""
     web_dir = ui_dir()
     app = Flask(__name__, template_folder=str(web_dir / "templates"), static_folder=str(web_dir / "static"))
     app.config.update(
@@ -546,6 +580,10 @@ def create_app(config=None):
         SEARCH_TIME_LIMIT=2.0,
         MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
         MAX_QUERY_STRING=MAX_QUERY_STRING,
+        # Host names the app answers for (None: any well-formed one); `newsearch serve` sets what --host implies.
+        ALLOWED_HOSTS=None,
+        # Admission control for searches (newsearch.admission.Gate); the default one suits the test client too.
+        ADMISSION=None,
         DEBUG=False,
         # Behind a reverse proxy: how many proxies' X-Forwarded-* headers to trust (0: none, the safe default).
         PROXIES=0,
@@ -556,7 +594,11 @@ def create_app(config=None):
     if config:
         app.config.update(config)
     app.jinja_env.globals["newsearch_version"] = __version__
+    # The Host check sees the host a trusted proxy forwarded: ProxyFix (in wrap) runs first.
+    app.wsgi_app = HostGuard(app.wsgi_app, app.config["ALLOWED_HOSTS"])
     app.wsgi_app = wrap(app.wsgi_app, app.config["URL_PREFIX"], int(app.config["PROXIES"]), app.config["ACCESS_LOG"])
+    gate = app.config["ADMISSION"] or Gate()
+    app.extensions["newsearch.admission"] = gate
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.url_map.converters["article_id"] = ArticleIdConverter
@@ -567,14 +609,14 @@ def create_app(config=None):
     def wants_json() -> bool:
         return request.path.startswith("/api/")
 
-    def error_response(status: int, message: str, error_id: str | None = None):
+    def error_response(status: int, message: str, error_id: str | None = None, form=None):
         if wants_json():
             body = {"error": message, "status": status}
             if error_id:
                 body["error_id"] = error_id
             return make_response(jsonify(body), status)
         title = ERROR_TITLES.get(status, "Erreur")
-        page = render_template("error.html", status=status, title=title, message=message, form=form_view(None))
+        page = render_template("error.html", status=status, title=title, message=message, form=form or form_view(None))
         return make_response(page, status)
 
     def logged_failure(status: int, message: str, log_message: str, *args, exc_info=False):
@@ -583,8 +625,17 @@ def create_app(config=None):
         app.logger.log(logging.ERROR, f"[{error_id}] {log_message}", *args, exc_info=exc_info)
         return error_response(status, f"{message} (référence {error_id})", error_id)
 
+    def searching(search_request: SearchRequest):
+        # Admitted (or refused with a 503) on its estimated cost, so that costly searches cannot starve cheap ones;
+        # a request out of bounds gets its 400 first, without waiting for a slot.
+        search_request.validate()
+        with gate.admit(estimate_cost(search_request)):
+            return engine.search(search_request)
+
     @app.before_request
     def refuse_oversized_or_writing_requests():
+        if "newsearch.bad_host" in request.environ:
+            abort(400, BAD_HOST_MESSAGE)
         if (request.content_length or 0) > app.config["MAX_CONTENT_LENGTH"]:
             abort(413)
         if len(request.query_string) > app.config["MAX_QUERY_STRING"]:
@@ -598,16 +649,15 @@ def create_app(config=None):
             response.headers.setdefault(name, value)
         return response
 
-    @app.errorhandler(BudgetExceededError)
-    def budget_exceeded(exc):
-        response = error_response(503, str(exc))
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-
     @app.errorhandler(NewsearchError)
     def domain_error(exc):
         if exc.status in (400, 404):
             return error_response(exc.status, str(exc))
+        if exc.status == 503:
+            # The query stays in the box: trying again is one click.
+            response = error_response(503, str(exc), form=form_view(SearchState.from_args(request.args)))
+            response.headers["Retry-After"] = str(getattr(exc, "retry_after", 1))
+            return response
         # A damaged, locked or mismatched index is the operator's business; its message names server paths.
         return logged_failure(exc.status, "L’index de recherche est momentanément indisponible.",
                               "index unavailable: %s", exc)  # fmt: skip
@@ -627,14 +677,16 @@ def create_app(config=None):
 
     @app.get("/api/search")
     def api_search():
-        return jsonify(engine.search(search_request_from_args(request.args)).to_dict())
+        return jsonify(searching(search_request_from_args(request.args)).to_dict())
 
     @app.get("/api/search.<any(csv, jsonl):fmt>")
     def api_export(fmt):
         # The first page is searched here, so that a bad query is a 400 and not a broken download.
-        export = Export(
-            engine, search_request_from_args(request.args), cap=whole_number(request.args, "max", EXPORT_CAP)
-        )
+        # Admitted on its first page's cost; the pages streamed after it run outside the gate.
+        search = search_request_from_args(request.args)
+        search.validate()
+        with gate.admit(estimate_cost(search)):
+            export = Export(engine, search, cap=whole_number(request.args, "max", EXPORT_CAP))
         bom = request.args.get("bom", "0").lower() in ("1", "true", "oui", "yes")
         chunks = (chunk.encode("utf-8") for chunk in export_chunks(export, fmt, bom=bom))
         response = Response(stream_with_context(chunks), content_type=EXPORT_TYPES[fmt])
@@ -648,7 +700,7 @@ def create_app(config=None):
         # A feed follows a story: the newest matches first, whatever sort the page was showing.
         search = search_request_from_args(request.args, limit=FEED_SIZE)
         search.sort, search.page = "date", 1
-        hits = engine.search(search).hits
+        hits = searching(search).hits
         filters = state.pairs(sort="relevance")
         try:
             committed = datetime.fromtimestamp(engine.store.current_dir().stat().st_mtime, timezone.utc)
@@ -713,7 +765,7 @@ def create_app(config=None):
     def search_page():
         state = SearchState.from_args(request.args)
         try:
-            data = engine.search(search_request_from_args(request.args, limit=PAGE_SIZE)).to_dict()
+            data = searching(search_request_from_args(request.args, limit=PAGE_SIZE)).to_dict()
         except QueryError as exc:
             # The page stays usable: the query is still in the box, ready to be fixed.
             return render_template("search.html", form=form_view(state), error=str(exc), view=None), exc.status
@@ -722,7 +774,8 @@ def create_app(config=None):
     @app.get("/article/<article_id:article_id>", merge_slashes=False)
     def article_page(article_id):
         article = engine.article(article_id)
-        related = engine.related(article_id)
+        with gate.admit(RELATED_COST):
+            related = engine.related(article_id)
         return render_template("article.html", form=form_view(None), article=article_view(article, related))
 
     return app
