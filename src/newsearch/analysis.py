@@ -1,20 +1,30 @@
-"""French text analysis: one Whoosh pipeline shared by indexing, querying and snippets."""
+"""French text analysis: the one place where text becomes words and words become terms.
+
+Indexing (FRENCH, index_positions), querying (FRENCH through the schema), snippets (iter_words), passage
+reranking and suggestions (text_terms, word_term), synonyms (word_key) and entities (WORD_PATTERN, fold,
+strip_elision) all read words and terms from here, so that a word means the same everywhere.
+"""
 
 from __future__ import annotations
 
 import re
+from itertools import chain
+from typing import NamedTuple
 
 from unidecode import unidecode
 from whoosh.analysis import Filter, RegexTokenizer
 
 # Bump when anything below changes the tokens an index holds: the index refuses to mix versions.
-ANALYSIS_VERSION = 4
+ANALYSIS_VERSION = 5
 
-# A word, with inner apostrophes and hyphens kept so that elision and compounds are handled by filters.
-WORD_PATTERN = r"\w+(?:['’\-]\w+)*"
+# A dotted acronym (S.N.C.F., U.S.A.) is one word; else a word with inner apostrophes and hyphens kept, so that
+# elision and compounds are read by word_parts. Each letter of an acronym stands alone: "M.Macron" is two words.
+WORD_PATTERN = r"(?<!\w)[^\W\d_](?:\.[^\W\d_](?!\w))+\.?|\w+(?:['’\-]\w+)*"
 _WORD_RE = re.compile(WORD_PATTERN)
 
-ELISIONS = frozenset("l d j m n s t c qu jusqu lorsqu puisqu quoiqu presqu quelqu".split())
+# Elided articles, pronouns and conjunctions. presqu' and quelqu' are left out: they elide only in presqu'île
+# and quelqu'un, which are words of their own (like aujourd'hui and prud'homme).
+ELISIONS = frozenset("l d j m n s t c qu jusqu lorsqu puisqu quoiqu".split())
 
 # French stop words, accent-folded. "ete" (summer) and "pas" are kept out on purpose: both carry meaning in news.
 STOP_WORDS = frozenset(
@@ -36,7 +46,7 @@ _CACHE_LIMIT = 500_000
 
 
 def fold(text: str) -> str:
-    """Return text lowercased, with ligatures expanded and accents removed, letters and digits only."""
+    """Return text lowercased, with ligatures expanded and accents removed (unidecode), letters and digits only."""
     folded = _FOLD_CACHE.get(text)
     if folded is None:
         folded = "".join(ch for ch in unidecode(text).lower() if ch.isalnum())
@@ -107,114 +117,158 @@ def strip_elision(word: str) -> str:
     return word
 
 
-def normalize_word(word: str) -> str:
-    """Return the indexed form of one word (no hyphen), or '' for a stop word: the pipeline's per-token logic."""
-    folded = fold(word)
-    if not folded or folded in STOP_WORDS:
-        return ""
-    return light_stem(folded)
+def word_parts(word: str) -> list[tuple[int, int, str]]:
+    """Return (start, end, folded text) of each part of one word: split at hyphens, each part without elision.
 
-
-class ElisionFilter(Filter):
-    """Removes French elided prefixes (l', d', qu', jusqu'…) with either apostrophe, and joins what remains."""
-
-    def __call__(self, tokens):
-        for t in tokens:
-            text = t.text
-            if "'" in text or "’" in text:
-                stripped = strip_elision(text)
-                if t.chars:
-                    t.startchar += len(text) - len(stripped)
-                # aujourd'hui, prud'hommes: the rest of the word is one word.
-                t.text = stripped.replace("'", "")
-            yield t
-
-
-class HyphenFilter(Filter):
-    """Splits hyphenated words into their parts at successive positions, plus the joined word when indexing.
-
-    The joined form shares the first part's position so that both "nord-coréens" as a phrase and
-    "nordcoréens" as one word match.
+    "l'Île-de-France" gives île, de, france; "Côte-d'Ivoire" côte, ivoire; "aujourd'hui" the one part aujourdhui.
     """
-
-    def __call__(self, tokens):
-        shift = 0
-        for t in tokens:
-            if t.positions:
-                t.pos += shift
-            if "-" not in t.text:
-                yield t
-                continue
-            parts = [p for p in t.text.split("-") if p]
-            if len(parts) < 2:
-                t.text = "".join(parts)
-                yield t
-                continue
-            original = t.text
-            base_pos = t.pos if t.positions else 0
-            start = t.startchar if t.chars else 0
-            if t.mode == "index":
-                t.text = "".join(parts)
-                yield t
-            offset = 0
-            for i, part in enumerate(parts):
-                t.text = part
-                if t.positions:
-                    t.pos = base_pos + i
-                if t.chars:
-                    offset = original.find(part, offset)
-                    t.startchar = start + offset
-                    t.endchar = t.startchar + len(part)
-                    offset += len(part)
-                yield t
-            shift += len(parts) - 1
+    parts = []
+    start = 0
+    for piece in word.split("-"):
+        end = start + len(piece)
+        core = strip_elision(piece)
+        folded = fold(core)
+        if folded:
+            parts.append((end - len(core), end, folded))
+        start = end + 1
+    return parts
 
 
-class LigatureFilter(Filter):
-    """Expands the French ligatures œ and æ, which unidecode also handles but the stemmer must never see."""
+class WordTerms(NamedTuple):
+    """What one word is made of, as every reader of text sees it."""
 
-    def __call__(self, tokens):
-        for t in tokens:
-            text = t.text
-            if "œ" in text or "æ" in text or "Œ" in text or "Æ" in text:
-                t.text = text.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
-            yield t
-
-
-class FoldFilter(Filter):
-    """Lowercases and removes accents (unidecode), so that "Université" and "universite" are one term."""
-
-    def __call__(self, tokens):
-        for t in tokens:
-            t.text = fold(t.text)
-            if t.text:
-                yield t
+    skip: int  # characters of the elided article before the word proper (l'État: 2)
+    index: tuple[tuple[str, int], ...]  # (term, position offset) as indexed: the joined form first, then the parts
+    advance: int  # positions the word takes (stop words take none)
+    query: tuple[str, ...]  # the parts' terms, stop words left out: what a query or a passage searches
+    forms: tuple[str, ...]  # the parts' terms and the joined form: what a highlighted word may match
+    key: str  # the whole word's term with stop words kept (hyphens joined): how synonyms compare words
+    stop: bool  # the whole word is a stop word
 
 
-class FrenchStopFilter(Filter):
-    """Removes French stop words and closes the gaps they leave, so phrases match across them.
+def _term(folded: str) -> str:
+    return "" if folded in STOP_WORDS else light_stem(folded)
 
-    Unlike Whoosh's StopFilter it renumbers by counting removed positions, which keeps a hyphenated
-    word's joined form at the same position as its first part.
+
+_WORDS: dict[str, WordTerms] = {}
+
+
+def word_terms(word: str) -> WordTerms:
+    """Return the terms of one word (as WORD_PATTERN finds it), computed once per process."""
+    found = _WORDS.get(word)
+    if found is None:
+        parts = word_parts(word)
+        joined = "".join(folded for _, _, folded in parts)
+        query = tuple(t for t in (_term(folded) for _, _, folded in parts) if t)
+        whole = _term(joined) if len(parts) > 1 else ""
+        index = ((whole, 0),) if whole else ()
+        index += tuple((t, i) for i, t in enumerate(query))
+        found = WordTerms(
+            skip=parts[0][0] if parts else len(word),
+            index=index,
+            advance=len(query),
+            query=query,
+            forms=query + ((whole,) if whole else ()),
+            key=light_stem(joined),
+            stop=joined in STOP_WORDS,
+        )
+        if len(_WORDS) > _CACHE_LIMIT:
+            _WORDS.clear()
+        _WORDS[word] = found
+    return found
+
+
+def _entries(text: str) -> tuple[list[str], list[WordTerms]]:
+    words = _WORD_RE.findall(text)
+    entries = list(map(_WORDS.get, words))  # the loop stays in C for the words seen before
+    if None in entries:
+        entries = [entry or word_terms(word) for entry, word in zip(entries, words, strict=True)]
+    return words, entries
+
+
+def text_terms(text: str) -> list[str]:
+    """Return the terms of a text in order, repeats kept, stop words left out: FRENCH's query mode, faster."""
+    return list(chain.from_iterable(entry.query for entry in _entries(text)[1]))
+
+
+def word_term(word: str) -> str:
+    """Return the one term a whole word stands for (hyphenated parts joined, elision dropped), '' for a stop word."""
+    entry = word_terms(word)
+    return "" if entry.stop else entry.key
+
+
+def word_key(word: str) -> str:
+    """Return the term a whole word stands for, stop words included: how expressions are compared word by word."""
+    return word_terms(word).key
+
+
+def index_positions(text: str) -> dict[str, list[int]]:
+    """Return each term of text with its positions, exactly as FRENCH indexes them, at a fraction of the cost.
+
+    The pipeline works on one word at a time (the position shifts of hyphens and stop words add up), so each
+    distinct word is analysed once and its terms are replayed at each occurrence.
     """
-
-    def __call__(self, tokens):
-        removed = 0
-        for t in tokens:
-            if t.text in STOP_WORDS:
-                if t.removestops:
-                    removed += 1
-                    continue
-                t.stopped = True
+    positions: dict[str, list[int]] = {}
+    base = 0
+    for entry in _entries(text)[1]:
+        for term, offset in entry.index:
+            found = positions.get(term)
+            if found is None:
+                positions[term] = [base + offset]
             else:
-                t.stopped = False
-            if t.positions:
-                t.pos -= removed
-            yield t
+                found.append(base + offset)
+        base += entry.advance
+    return positions
+
+
+def iter_words(text: str):
+    """Yield (start, end, forms) for each word of text, start past its elided article, for highlighting."""
+    for match in _WORD_RE.finditer(text):
+        entry = _WORDS.get(match.group()) or word_terms(match.group())
+        yield match.start() + entry.skip, match.end(), entry.forms
+
+
+class FrenchWordFilter(Filter):
+    """Turns each word into its parts (elision dropped, hyphens split, folded), stop words out and gaps closed.
+
+    When indexing, a hyphenated word's joined form comes first at its first part's position, so that both
+    "nord-coréens" as a phrase and "nordcoréens" as one word match. Stemming is LightStemFilter's.
+    """
+
+    def __call__(self, tokens):
+        shift = 0  # positions gained by hyphenated parts, minus those of stop words removed
+        for t in tokens:
+            raw, pos = t.text, (t.pos + shift if t.positions else 0)
+            start = t.startchar if t.chars else 0
+            parts = word_parts(raw)
+            if t.mode == "index" and len(parts) > 1:
+                joined = "".join(folded for _, _, folded in parts)
+                if joined not in STOP_WORDS:
+                    t.text, t.stopped = joined, False
+                    if t.positions:
+                        t.pos = pos
+                    if t.chars:
+                        t.startchar, t.endchar = start + parts[0][0], start + len(raw)
+                    yield t
+            taken = 0
+            for part_start, part_end, folded in parts:
+                stop = folded in STOP_WORDS
+                if stop and t.removestops:
+                    continue
+                t.text, t.stopped = folded, stop
+                if t.positions:
+                    t.pos = pos + taken
+                if t.chars:
+                    t.startchar, t.endchar = start + part_start, start + part_end
+                yield t
+                taken += 1
+            shift += taken - 1
 
 
 class LightStemFilter(Filter):
     """Light French stemming on folded words: plural and feminine endings only (soldats→soldat, coréennes→coreen)."""
+
+    is_morph = True  # Whoosh skips it when asked for words as written (analyzer(..., no_morph=True))
 
     def __call__(self, tokens):
         for t in tokens:
@@ -225,73 +279,12 @@ class LightStemFilter(Filter):
 
 def french_analyzer():
     """Return the French analyzer used for every text field."""
-    return (
-        RegexTokenizer(WORD_PATTERN)
-        | ElisionFilter()
-        | HyphenFilter()
-        | LigatureFilter()
-        | FoldFilter()
-        | FrenchStopFilter()
-        | LightStemFilter()
-    )
+    return RegexTokenizer(WORD_PATTERN) | FrenchWordFilter() | LightStemFilter()
 
 
 FRENCH = french_analyzer()
 
 
-# A word the pipeline leaves as it is, appended to a word to read how many positions that word takes.
-_SENTINEL = "zzzq"
-_WORD_CACHE: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {}
-
-
-def word_terms(word: str) -> tuple[tuple[tuple[str, int], ...], int]:
-    """Return what FRENCH makes of one word when indexing: its (term, position offset) pairs and positions taken."""
-    cached = _WORD_CACHE.get(word)
-    if cached is None:
-        tokens = FRENCH(word + " " + _SENTINEL, positions=True, mode="index")
-        *terms, (_, advance) = [(t.text, t.pos) for t in tokens if not t.stopped]
-        cached = (tuple(terms), advance)
-        if len(_WORD_CACHE) > _CACHE_LIMIT:
-            _WORD_CACHE.clear()
-        _WORD_CACHE[word] = cached
-    return cached
-
-
-def index_positions(text: str) -> dict[str, list[int]]:
-    """Return each term of text with its positions, exactly as FRENCH indexes them, at a fraction of the cost.
-
-    Every filter of the pipeline works on one word at a time (the position shifts of hyphens and stop words
-    add up), so the pipeline runs once per distinct word and its output is replayed at each occurrence.
-    """
-    words = _WORD_RE.findall(text)
-    entries = list(map(_WORD_CACHE.get, words))  # the loop stays in C for the words seen before
-    if None in entries:
-        entries = [entry or word_terms(word) for entry, word in zip(entries, words, strict=True)]
-    positions: dict[str, list[int]] = {}
-    base = 0
-    for terms, advance in entries:
-        for term, offset in terms:
-            found = positions.get(term)
-            if found is None:
-                positions[term] = [base + offset]
-            else:
-                found.append(base + offset)
-        base += advance
-    return positions
-
-
 def analyze(text: str, mode: str = "query") -> list[str]:
-    """Return the terms the French analyzer makes of text (a helper for tests, snippets and tools)."""
+    """Return the terms FRENCH makes of text (index or query mode)."""
     return [t.text for t in FRENCH(text, mode=mode)]
-
-
-def iter_words(text: str):
-    """Yield (start, end, terms) for each word of text, terms being its analyzed forms, for highlighting."""
-    for match in _WORD_RE.finditer(text):
-        word = strip_elision(match.group())
-        start = match.end() - len(word)
-        parts = [p for p in word.replace("'", "").split("-") if p]
-        terms = [normalize_word(p) for p in parts]
-        if len(parts) > 1:
-            terms.append(normalize_word("".join(parts)))
-        yield start, match.end(), [t for t in terms if t]
