@@ -505,11 +505,6 @@ class FacetCache:
         """docnum → day ordinal, for the dated articles."""
         return {d: day for d, day in zip(self.by_day_docs, self.day_keys, strict=True)}
 
-    @cached_property
-    def doc_ts(self) -> dict[int, int]:
-        """docnum → UTC epoch seconds, for the dated articles."""
-        return {d: self.doc_ts_array[d] for d in self.by_day_docs}
-
     @property
     def _day_keys(self):
         return self.day_keys
@@ -575,7 +570,7 @@ class FacetCache:
 
 
 def month_histogram(months: Counter) -> list[dict]:
-    """Count articles by month, or by year when the months span three years or more (as date_histogram)."""
+    """Count articles by month, or by year when the months span three years or more ."""
     if not months:
         return []
     first, last = min(months), max(months)
