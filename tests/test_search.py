@@ -482,3 +482,10 @@ def test_elided_words_carry_no_weight_in_passage_reranking(index_from_records):
     searcher, _ = engine.refresh()
     scorer = rerank.PassageScorer(searcher, "jusqu'à aujourd'hui, lorsqu'il pleut, quelqu'un presqu'île")
     assert scorer.words == ["aujourdhui", "pleut", "quelquun", "presquil"]
+
+
+def test_elided_words_still_count_as_typed_words_for_passages():
+    # Seven words besides stop words, one of them "jusqu'à": a pasted sentence, read as a passage (any word
+    # may match), so that its misspelt "Pyréenées" cannot leave it without a hit.
+    assert is_long_query("Les vents ont soufflé jusqu'à 207 km/heure à Iraty, dans les Pyréenées-Atlantiques.")
+    assert not is_long_query("Les vents ont soufflé à 207 km/heure à Iraty, dans les Pyréenées-Atlantiques.")

@@ -14,7 +14,7 @@ from whoosh import query as wq
 from whoosh.collectors import TimeLimit
 
 from . import rerank
-from .analysis import fold, iter_words, text_terms, word_term, word_terms
+from .analysis import STOP_WORDS, fold, iter_words, text_terms, word_term, word_terms
 from .dates import ordinal_to_date, parse_bound
 from .docsets import DocSet, LeafCache, top_keys
 from .errors import NewsearchError, NotFoundError, QueryError
@@ -169,7 +169,8 @@ def is_long_query(text: str) -> bool:
     """Tell whether a query is a pasted passage (many words, no operator or field) rather than keywords."""
     if _EXPLICIT.search(text):
         return False
-    words = [w for w in text.split() if text_terms(w) or "-" in w]
+    # Words as typed: an elided "jusqu'à" or "qu'il" is one word the user wrote, though it has no term.
+    words = [w for w in text.split() if fold(w) not in STOP_WORDS and fold(w) or "-" in w]
     return len(words) > LONG_QUERY_WORDS
 
 
