@@ -31,6 +31,7 @@ from .dates import bucket_label, ordinal_to_date
 from .docsets import DocSet, bits_of
 from .parse import tag_key
 from .schema import ARTICLE, ENTITY_FIELDS, INDEX_VERSION
+from .whoosh_compat import iter_blocks, segment_terms
 
 MAX_ORDINAL = 3_652_059  # date(9999, 12, 31); a missing value reads as the column maximum
 CACHE_FORMAT = 1
@@ -77,11 +78,10 @@ def _segment_postings(sub, field_name: str):
     took ~1 s. Here the terms are read in order with their term infos; postings of one document are inlined
     in the term info, longer ones are read block by block.
     """
-    try:
-        terms, codec = sub._terms, sub._codec
-        postfile, items = terms._postfile, terms.items_from(field_name, b"")
-    except AttributeError:
+    found = segment_terms(sub, field_name)
+    if found is None:
         return None
+    codec, postfile, items = found
     fmt = sub.schema[field_name].format
 
     def values():
@@ -93,12 +93,8 @@ def _segment_postings(sub, field_name: str):
             else:
                 m = codec.postings_reader(postfile, info, fmt, term=(fname, raw))
                 ids = []
-                while m.is_active():
-                    if m._ids is None:
-                        m._read_ids()
-                    ids.extend(m._ids[m._i : m._blocklength])
-                    m._i = m._blocklength - 1
-                    m.next()
+                for block, _, first, end in iter_blocks(m):
+                    ids.extend(block[first:end])
             yield raw, ids
 
     return values()
