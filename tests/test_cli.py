@@ -96,8 +96,12 @@ def test_query_table_is_readable(run, sample_index):
     result = run("query", "chevaux", "--index", sample_index, "--limit", "2")
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0].startswith("1 résultat(s) pour « chevaux »") or "résultat(s) pour « chevaux »" in lines[0]
-    assert "  1. " in result.output and "**cheva" in result.output
+    assert lines[0] == "2 résultat(s) pour « chevaux » — page 1/1"
+    # Each hit: rank and title, then date · tags · score · id, then the snippet with the matched words marked.
+    assert lines[1] == "  1. Dans le Perche, les éleveurs de chevaux de trait misent sur les communes rurales"
+    assert lines[2].startswith("     14 juin 2022 · Agriculture, economie · score ")
+    assert lines[2].endswith(" · path-2b1c38afd55029c5")
+    assert "**chevaux**" in lines[3] and "**cheval**" in result.output  # the plural and the singular
 
 
 def test_query_without_hit_exits_1(run, sample_index):
