@@ -50,6 +50,7 @@ INDEX_GOLDEN = [
     ("la S.N.C.F. et la SNCF", ["sncf", "sncf"]),
     ("aux U.S.A, en U.R.S.S.", ["usa", "urss"]),
     ("M.Macron et M. Macron", ["macron", "macron"]),
+    ("vers 15 h.L'école, dit J.K. Rowling", ["ver", "15", "h", "ecole", "dit", "jk", "rowling"]),  # a glued sentence
     ("3.5 %", ["3", "5"]),
 ]
 

@@ -18,9 +18,21 @@ from whoosh.analysis import Filter, RegexTokenizer
 ANALYSIS_VERSION = 5
 
 # A dotted acronym (S.N.C.F., U.S.A.) is one word; else a word with inner apostrophes and hyphens kept, so that
-# elision and compounds are read by word_parts. Each letter of an acronym stands alone: "M.Macron" is two words.
-WORD_PATTERN = r"(?<!\w)[^\W\d_](?:\.[^\W\d_](?!\w))+\.?|\w+(?:['’\-]\w+)*"
+# elision and compounds are read by word_parts. Each letter of an acronym stands alone: "M.Macron" is two words,
+# and so is "h.L'école" (sentences glued together by a missing space are common in scraped text).
+_ACRONYM = r"(?<!\w)[^\W\d_](?:\.[^\W\d_](?![\w'’]))+\.?"
+_PLAIN_WORD = r"\w+(?:['’\-]\w+)*"
+WORD_PATTERN = f"{_ACRONYM}|{_PLAIN_WORD}"
 _WORD_RE = re.compile(WORD_PATTERN)
+# The acronym branch costs half again as much as the rest, and most texts have no acronym: a text without
+# ".X" (X a letter standing alone, found by a fast literal scan) is read with the plain branch alone.
+_PLAIN_WORD_RE = re.compile(_PLAIN_WORD)
+_MAY_HOLD_ACRONYM = re.compile(r"\.[^\W\d_](?![\w'’])")
+
+
+def _word_regex(text: str) -> re.Pattern:
+    return _WORD_RE if _MAY_HOLD_ACRONYM.search(text) else _PLAIN_WORD_RE
+
 
 # Elided articles, pronouns and conjunctions. presqu' and quelqu' are left out: they elide only in presqu'île
 # and quelqu'un, which are words of their own (like aujourd'hui and prud'homme).
@@ -151,6 +163,12 @@ def _term(folded: str) -> str:
 
 
 _WORDS: dict[str, WordTerms] = {}
+# The parts of WordTerms that the hot loops read, per word, filled and cleared with _WORDS: indexing, reranking
+# and snippets look every word of whole bodies up, and a plain dict lookup and tuple is what keeps that cheap.
+_INDEX: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {}
+_QUERY: dict[str, tuple[str, ...]] = {}
+_SPANS: dict[str, tuple[int, tuple[str, ...]]] = {}
+_CACHES = (_WORDS, _INDEX, _QUERY, _SPANS)
 
 
 def word_terms(word: str) -> WordTerms:
@@ -173,22 +191,30 @@ def word_terms(word: str) -> WordTerms:
             stop=joined in STOP_WORDS,
         )
         if len(_WORDS) > _CACHE_LIMIT:
-            _WORDS.clear()
+            for cache in _CACHES:
+                cache.clear()
         _WORDS[word] = found
+        _INDEX[word] = (found.index, found.advance)
+        _QUERY[word] = found.query
+        _SPANS[word] = (found.skip, found.forms)
     return found
 
 
-def _entries(text: str) -> tuple[list[str], list[WordTerms]]:
-    words = _WORD_RE.findall(text)
-    entries = list(map(_WORDS.get, words))  # the loop stays in C for the words seen before
-    if None in entries:
-        entries = [entry or word_terms(word) for entry, word in zip(entries, words, strict=True)]
-    return words, entries
+def _per_word(cache: dict, text: str) -> list:
+    """Return cache's entry for each word of text, analysing the words not seen before."""
+    words = _word_regex(text).findall(text)
+    found = list(map(cache.get, words))  # the loop stays in C for the words seen before
+    if None in found:
+        for i, entry in enumerate(found):
+            if entry is None:
+                word_terms(words[i])
+                found[i] = cache[words[i]]
+    return found
 
 
 def text_terms(text: str) -> list[str]:
     """Return the terms of a text in order, repeats kept, stop words left out: FRENCH's query mode, faster."""
-    return list(chain.from_iterable(entry.query for entry in _entries(text)[1]))
+    return list(chain.from_iterable(_per_word(_QUERY, text)))
 
 
 def word_term(word: str) -> str:
@@ -210,22 +236,27 @@ def index_positions(text: str) -> dict[str, list[int]]:
     """
     positions: dict[str, list[int]] = {}
     base = 0
-    for entry in _entries(text)[1]:
-        for term, offset in entry.index:
+    for index, advance in _per_word(_INDEX, text):
+        for term, offset in index:
             found = positions.get(term)
             if found is None:
                 positions[term] = [base + offset]
             else:
                 found.append(base + offset)
-        base += entry.advance
+        base += advance
     return positions
 
 
 def iter_words(text: str):
     """Yield (start, end, forms) for each word of text, start past its elided article, for highlighting."""
-    for match in _WORD_RE.finditer(text):
-        entry = _WORDS.get(match.group()) or word_terms(match.group())
-        yield match.start() + entry.skip, match.end(), entry.forms
+    for match in _word_regex(text).finditer(text):
+        word = match.group()
+        entry = _SPANS.get(word)
+        if entry is None:
+            word_terms(word)
+            entry = _SPANS[word]
+        skip, forms = entry
+        yield match.start() + skip, match.end(), forms
 
 
 class FrenchWordFilter(Filter):
