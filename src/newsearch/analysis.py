@@ -130,10 +130,8 @@ def strip_elision(word: str) -> str:
 
 
 def word_parts(word: str) -> list[tuple[int, int, str]]:
-    """Return (start, end, folded text) of each part of one word: split at hyphens, each part without elision.
-
-    "l'Île-de-France" gives île, de, france; "Côte-d'Ivoire" côte, ivoire; "aujourd'hui" the one part aujourdhui.
-    """
+    """Return (start, end, folded text) of each part of one word: split at hyphens, each part without elision."""
+    # "l'Île-de-France" gives île, de, france; "Côte-d'Ivoire" côte, ivoire; "aujourd'hui" one part, aujourdhui.
     parts = []
     start = 0
     for piece in word.split("-"):
@@ -146,6 +144,26 @@ def word_parts(word: str) -> list[tuple[int, int, str]]:
     return parts
 
 
+def word_tokens(word: str, mode: str = "index", removestops: bool = True):
+    """Return the tokens one word makes, (folded text, position offset, start, end, stopped) each, and its width."""
+    # When indexing, a hyphenated word's joined form comes first, at its first part's position, so that both
+    # "nord-coréens" as a phrase and "nordcoréens" as one word match. Stop words take no position, so that
+    # phrases match across them.
+    parts = word_parts(word)
+    tokens = []
+    if mode == "index" and len(parts) > 1:
+        joined = "".join(folded for _, _, folded in parts)
+        if joined not in STOP_WORDS:
+            tokens.append((joined, 0, parts[0][0], len(word), False))
+    taken = 0
+    for start, end, folded in parts:
+        stop = folded in STOP_WORDS
+        if not (stop and removestops):
+            tokens.append((folded, taken, start, end, stop))
+            taken += 1
+    return tokens, taken
+
+
 class WordTerms(NamedTuple):
     """What one word is made of, as every reader of text sees it."""
 
@@ -156,10 +174,6 @@ class WordTerms(NamedTuple):
     forms: tuple[str, ...]  # the parts' terms and the joined form: what a highlighted word may match
     key: str  # the whole word's term with stop words kept (hyphens joined): how synonyms compare words
     stop: bool  # the whole word is a stop word
-
-
-def _term(folded: str) -> str:
-    return "" if folded in STOP_WORDS else light_stem(folded)
 
 
 _WORDS: dict[str, WordTerms] = {}
@@ -175,20 +189,20 @@ def word_terms(word: str) -> WordTerms:
     """Return the terms of one word (as WORD_PATTERN finds it), computed once per process."""
     found = _WORDS.get(word)
     if found is None:
+        tokens, advance = word_tokens(word)
+        index = tuple((light_stem(text), offset) for text, offset, _, _, _ in tokens)
+        joined = len(index) > advance  # the joined form of a hyphenated word comes first
+        query = tuple(term for term, _ in index[joined:])
         parts = word_parts(word)
-        joined = "".join(folded for _, _, folded in parts)
-        query = tuple(t for t in (_term(folded) for _, _, folded in parts) if t)
-        whole = _term(joined) if len(parts) > 1 else ""
-        index = ((whole, 0),) if whole else ()
-        index += tuple((t, i) for i, t in enumerate(query))
+        whole = "".join(folded for _, _, folded in parts)
         found = WordTerms(
             skip=parts[0][0] if parts else len(word),
             index=index,
-            advance=len(query),
+            advance=advance,
             query=query,
-            forms=query + ((whole,) if whole else ()),
-            key=light_stem(joined),
-            stop=joined in STOP_WORDS,
+            forms=query + tuple(term for term, _ in index[:joined]),
+            key=light_stem(whole),
+            stop=whole in STOP_WORDS,
         )
         if len(_WORDS) > _CACHE_LIMIT:
             for cache in _CACHES:
@@ -260,40 +274,22 @@ def iter_words(text: str):
 
 
 class FrenchWordFilter(Filter):
-    """Turns each word into its parts (elision dropped, hyphens split, folded), stop words out and gaps closed.
-
-    When indexing, a hyphenated word's joined form comes first at its first part's position, so that both
-    "nord-coréens" as a phrase and "nordcoréens" as one word match. Stemming is LightStemFilter's.
-    """
+    """Turns each word into its word_tokens (elision dropped, hyphens split, folded, stop words out), in place."""
 
     def __call__(self, tokens):
         shift = 0  # positions gained by hyphenated parts, minus those of stop words removed
         for t in tokens:
-            raw, pos = t.text, (t.pos + shift if t.positions else 0)
+            pos = t.pos + shift if t.positions else 0
             start = t.startchar if t.chars else 0
-            parts = word_parts(raw)
-            if t.mode == "index" and len(parts) > 1:
-                joined = "".join(folded for _, _, folded in parts)
-                if joined not in STOP_WORDS:
-                    t.text, t.stopped = joined, False
-                    if t.positions:
-                        t.pos = pos
-                    if t.chars:
-                        t.startchar, t.endchar = start + parts[0][0], start + len(raw)
-                    yield t
-            taken = 0
-            for part_start, part_end, folded in parts:
-                stop = folded in STOP_WORDS
-                if stop and t.removestops:
-                    continue
-                t.text, t.stopped = folded, stop
+            made, advance = word_tokens(t.text, t.mode, t.removestops)
+            for text, offset, part_start, part_end, stopped in made:
+                t.text, t.stopped = text, stopped
                 if t.positions:
-                    t.pos = pos + taken
+                    t.pos = pos + offset
                 if t.chars:
                     t.startchar, t.endchar = start + part_start, start + part_end
                 yield t
-                taken += 1
-            shift += taken - 1
+            shift += advance - 1
 
 
 class LightStemFilter(Filter):
