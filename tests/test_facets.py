@@ -166,11 +166,10 @@ def _key(searcher):
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "other key"])
-def test_a_damaged_facet_cache_file_is_ignored_and_rebuilt(tmp_path, damage):
-    _write(tmp_path / "src", _records(4, tag="Santé"))
-    store = IndexStore(tmp_path / "index")
-    Indexer(store).run([tmp_path / "src"])
-    Engine(tmp_path / "index")
+def test_a_damaged_facet_cache_file_is_ignored_and_rebuilt(index_from_records, damage):
+    index_dir = index_from_records(_records(4, tag="Santé"))
+    store = IndexStore(index_dir)
+    Engine(index_dir)
     (path,) = store.current_dir().glob(f"{CACHE_PREFIX}*")
     raw = path.read_bytes()
     if damage == "truncate":
@@ -184,23 +183,21 @@ def test_a_damaged_facet_cache_file_is_ignored_and_rebuilt(tmp_path, damage):
         saved["state"]["tags"] = (["autre"], *saved["state"]["tags"][1:])
         saved["key"] = ("some", "other", "key")
         path.write_bytes(pickle.dumps(saved))
-    engine = Engine(tmp_path / "index")
+    engine = Engine(index_dir)
     results = engine.search(SearchRequest(q="marché"))
     assert results.total == 4
     assert [(f["value"], f["count"]) for f in results.facets["tags"]] == [("sante", 4)]
     assert FacetCache._load(path, _key(engine.refresh()[0])) is not None  # written again, whole
 
 
-def test_a_read_only_index_still_answers(tmp_path, monkeypatch):
-    _write(tmp_path / "src", _records(3))
-    store = IndexStore(tmp_path / "index")
-    Indexer(store).run([tmp_path / "src"])
+def test_a_read_only_index_still_answers(index_from_records, monkeypatch):
+    store = IndexStore(index_from_records(_records(3)))
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "read-only")
 
     monkeypatch.setattr(facets_module.os, "replace", refuse)
-    engine = Engine(tmp_path / "index")
+    engine = Engine(store.root)
     assert engine.search(SearchRequest(q="marché")).total == 3
     assert not list(store.current_dir().glob(f"{CACHE_PREFIX}*"))
     assert not list(store.current_dir().glob("*.tmp"))
