@@ -28,9 +28,8 @@ from whoosh.util import random_name
 
 from .errors import IndexDamagedError, IndexLockedError, IndexMissingError, NewsearchError, SchemaVersionError
 from .schema import INDEX_VERSION, build_schema
-from .whoosh_compat import FixedFileIndex, IndexWriter, read_toc
-
-__all__ = ["IndexStore", "IndexWriter", "open_whoosh"]  # IndexWriter lives in whoosh_compat, with Whoosh's internals
+from .whoosh_compat import FixedFileIndex, read_toc
+from .whoosh_compat import IndexWriter as IndexWriter  # re-exported: the index's writer, for indexer and builders
 
 META = "newsearch.json"
 # sha256 of each segment file, written after each commit: Whoosh has no checksums, and a flipped byte in a
