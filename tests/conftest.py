@@ -1,7 +1,9 @@
-"""Shared fixtures: the project's own sample corpus, one session-scoped index of it, and ../shared."""
+"""Shared fixtures: the project's own sample corpus, one session-scoped index of it, indexes built from records,
+and ../shared."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -45,6 +47,24 @@ def sample_index(tmp_path_factory) -> Path:
 def engine(sample_index) -> Engine:
     """A search engine over the sample index."""
     return Engine(sample_index)
+
+
+@pytest.fixture(scope="session")
+def index_from_records(tmp_path_factory):
+    """Index a list of article records (dicts of id, title, body, date, tags…) and return the index folder.
+
+    The records go through the real path: a JSONL file on disk, then Indexer.run into a fresh folder.
+    """
+
+    def build(records: list[dict], **indexer_options) -> Path:
+        folder = tmp_path_factory.mktemp("records")
+        source = folder / "records.jsonl"
+        source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        report = Indexer(IndexStore(folder / "index"), **indexer_options).run([source])
+        assert report.documents == len({r["id"] for r in records}) and not report.skipped, report
+        return folder / "index"
+
+    return build
 
 
 @pytest.fixture(scope="session")

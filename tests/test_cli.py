@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -96,8 +97,12 @@ def test_query_table_is_readable(run, sample_index):
     result = run("query", "chevaux", "--index", sample_index, "--limit", "2")
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0].startswith("1 résultat(s) pour « chevaux »") or "résultat(s) pour « chevaux »" in lines[0]
-    assert "  1. " in result.output and "**cheva" in result.output
+    assert lines[0] == "2 résultat(s) pour « chevaux » — page 1/1"
+    # Each hit: rank and title, then date · tags · score · id, then the snippet with the matched words marked.
+    assert lines[1] == "  1. Dans le Perche, les éleveurs de chevaux de trait misent sur les communes rurales"
+    # (the id of a file without one is a hash of its path, which depends on where the checkout is)
+    assert re.fullmatch(r"     14 juin 2022 · Agriculture, economie · score \d+\.\d\d · path-[0-9a-f]{16}", lines[2])
+    assert "**chevaux**" in lines[3] and "**cheval**" in result.output  # the plural and the singular
 
 
 def test_query_table_says_how_a_malformed_query_was_read(run, sample_index):

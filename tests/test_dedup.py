@@ -15,11 +15,9 @@ from newsearch.dates import parse_iso
 from newsearch.dedup import (
     JACCARD_THRESHOLD,
     cluster,
-    hamming,
     minhash,
     pack,
     shingles,
-    signature,
     similar_pairs,
     similarity,
     unpack,
@@ -80,31 +78,18 @@ def test_minhash_margin_between_copies_and_unrelated_articles(articles):
     assert max(unrelated) <= 0.15
 
 
-def test_simhash_has_no_such_margin(articles):
-    # Why cluster does not use SimHash: the Gard copies rewritten the next day are farther apart (20 bits)
-    # than the closest unrelated pair (21 bits).
-    signatures = {a.id: signature(text(a)) for a in articles}
-    copies, unrelated = [], []
-    for a, b in itertools.combinations(articles, 2):
-        same = {name(a), name(b)} <= GARD or {name(a), name(b)} <= RAIL
-        (copies if same else unrelated).append(hamming(signatures[a.id], signatures[b.id]))
-    assert max(copies) >= min(unrelated) - 1
-
-
 def test_fingerprints_are_stable_and_ignore_case_accents_and_punctuation():
     a = "Les cheminots appellent à la grève le 24 octobre, a-t-on appris jeudi."
     b = "LES CHEMINOTS appellent a la greve -- le 24 octobre ; a t on appris jeudi"
-    assert minhash(a) == minhash(b) and signature(a) == signature(b)
+    assert minhash(a) == minhash(b)
 
 
 def test_fingerprint_golden_values():
     # blake2b, not hash(): the same values in every process, so they can be stored in the index;
     # a change here means every stored fingerprint must be computed again.
-    assert signature("Les cheminots appellent à la grève") == GOLDEN_SIMHASH
     assert minhash("Les cheminots appellent à la grève")[:3] == GOLDEN_MINHASH
 
 
-GOLDEN_SIMHASH = 0x22A7045032E235
 GOLDEN_MINHASH = (2927871059, 792283198, 2951662633)
 
 
@@ -120,7 +105,7 @@ def test_shingles_and_edge_cases():
     assert shingles("Un deux trois quatre") == {"un deux trois", "deux trois quatre"}
     assert shingles("Deux mots") == {"deux mots"}
     assert shingles(" … ") == set()
-    assert minhash("") == () and signature("") == 0
+    assert minhash("") == ()
     assert len(minhash("un mot")) == 64 and len(set(minhash("un mot"))) == 64  # empty bins filled, distinctly
     assert similarity(minhash(""), minhash("")) == 0.0  # no text is nobody's duplicate
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from newsearch.analysis import text_terms
 from newsearch.errors import NewsearchError
 from newsearch.query import parse_query
 from newsearch.schema import build_schema
@@ -84,8 +85,11 @@ def test_groups_for_lists_each_applied_group_once_in_query_order():
 
 
 @pytest.mark.parametrize("query", [q for q, _ in EXPAND])
-def test_expanded_queries_parse(query):
-    assert parse_query(SYNONYMS.expand(query), build_schema()) is not None
+def test_expanded_queries_parse_and_look_for_every_member(query):
+    parsed = parse_query(SYNONYMS.expand(query), build_schema())
+    searched = {t.decode() if isinstance(t, bytes) else t for _, t in parsed.iter_all_terms(phrases=True)}
+    members = [m for group in SYNONYMS.groups_for(query) for m in group]
+    assert members and {t for m in members for t in text_terms(m)} <= searched
 
 
 def test_file_format():

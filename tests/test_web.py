@@ -10,6 +10,7 @@ import lxml.html
 import pytest
 from markupsafe import Markup
 
+from newsearch.admission import Gate
 from newsearch.dates import french_date
 from newsearch.errors import IndexDamagedError
 from newsearch.indexer import Indexer
@@ -797,7 +798,8 @@ def article_json(n: int) -> str:
 def test_searches_see_articles_committed_while_the_app_serves(tmp_path, examples_dir):
     index_dir = tmp_path / "index"
     Indexer(IndexStore(index_dir)).run([examples_dir / "json" / "portrait.json"])
-    app = create_app({"INDEX_DIR": index_dir})
+    # A slot for each reader: this test is about commits, not admission (a busy machine must not turn one away).
+    app = create_app({"INDEX_DIR": index_dir, "ADMISSION": Gate(slots=3, costly_slots=3, wait=60)})
     assert app.test_client().get("/api/search?q=zeppelin").get_json()["total"] == 0
 
     statuses, stop = [], threading.Event()

@@ -1,20 +1,42 @@
-"""French text analysis: one Whoosh pipeline shared by indexing, querying and snippets."""
+"""French text analysis: the one place where text becomes words and words become terms.
+
+Indexing (FRENCH, index_positions), querying (FRENCH through the schema), snippets (iter_words), passage
+reranking and suggestions (text_terms, word_term), synonyms (word_key) and entities (WORD_PATTERN, fold,
+strip_elision) all read words and terms from here, so that a word means the same everywhere.
+"""
 
 from __future__ import annotations
 
 import re
+from itertools import chain
+from typing import NamedTuple
 
 from unidecode import unidecode
 from whoosh.analysis import Filter, RegexTokenizer
 
 # Bump when anything below changes the tokens an index holds: the index refuses to mix versions.
-ANALYSIS_VERSION = 4
+ANALYSIS_VERSION = 5
 
-# A word, with inner apostrophes and hyphens kept so that elision and compounds are handled by filters.
-WORD_PATTERN = r"\w+(?:['’\-]\w+)*"
+# A dotted acronym (S.N.C.F., U.S.A.) is one word; else a word with inner apostrophes and hyphens kept, so that
+# elision and compounds are read by word_parts. Each letter of an acronym stands alone: "M.Macron" is two words,
+# and so is "h.L'école" (sentences glued together by a missing space are common in scraped text).
+_ACRONYM = r"(?<!\w)[^\W\d_](?:\.[^\W\d_](?![\w'’]))+\.?"
+_PLAIN_WORD = r"\w+(?:['’\-]\w+)*"
+WORD_PATTERN = f"{_ACRONYM}|{_PLAIN_WORD}"
 _WORD_RE = re.compile(WORD_PATTERN)
+# The acronym branch costs half again as much as the rest, and most texts have no acronym: a text without
+# ".X" (X a letter standing alone, found by a fast literal scan) is read with the plain branch alone.
+_PLAIN_WORD_RE = re.compile(_PLAIN_WORD)
+_MAY_HOLD_ACRONYM = re.compile(r"\.[^\W\d_](?![\w'’])")
 
-ELISIONS = frozenset("l d j m n s t c qu jusqu lorsqu puisqu quoiqu presqu quelqu".split())
+
+def _word_regex(text: str) -> re.Pattern:
+    return _WORD_RE if _MAY_HOLD_ACRONYM.search(text) else _PLAIN_WORD_RE
+
+
+# Elided articles, pronouns and conjunctions. presqu' and quelqu' are left out: they elide only in presqu'île
+# and quelqu'un, which are words of their own (like aujourd'hui and prud'homme).
+ELISIONS = frozenset("l d j m n s t c qu jusqu lorsqu puisqu quoiqu".split())
 
 # French stop words, accent-folded. "ete" (summer) and "pas" are kept out on purpose: both carry meaning in news.
 STOP_WORDS = frozenset(
@@ -36,7 +58,7 @@ _CACHE_LIMIT = 500_000
 
 
 def fold(text: str) -> str:
-    """Return text lowercased, with ligatures expanded and accents removed, letters and digits only."""
+    """Return text lowercased, with ligatures expanded and accents removed (unidecode), letters and digits only."""
     folded = _FOLD_CACHE.get(text)
     if folded is None:
         folded = "".join(ch for ch in unidecode(text).lower() if ch.isalnum())
@@ -107,114 +129,173 @@ def strip_elision(word: str) -> str:
     return word
 
 
-def normalize_word(word: str) -> str:
-    """Return the indexed form of one word (no hyphen), or '' for a stop word: the pipeline's per-token logic."""
-    folded = fold(word)
-    if not folded or folded in STOP_WORDS:
-        return ""
-    return light_stem(folded)
+def word_parts(word: str) -> list[tuple[int, int, str]]:
+    """Return (start, end, folded text) of each part of one word: split at hyphens, each part without elision."""
+    # "l'Île-de-France" gives île, de, france; "Côte-d'Ivoire" côte, ivoire; "aujourd'hui" one part, aujourdhui.
+    parts = []
+    start = 0
+    for piece in word.split("-"):
+        end = start + len(piece)
+        core = strip_elision(piece)
+        folded = fold(core)
+        if folded:
+            parts.append((end - len(core), end, folded))
+        start = end + 1
+    return parts
 
 
-class ElisionFilter(Filter):
-    """Removes French elided prefixes (l', d', qu', jusqu'…) with either apostrophe, and joins what remains."""
+def word_tokens(word: str, mode: str = "index", removestops: bool = True):
+    """Return the tokens one word makes, (folded text, position offset, start, end, stopped) each, and its width."""
+    # When indexing, a hyphenated word's joined form comes first, at its first part's position, so that both
+    # "nord-coréens" as a phrase and "nordcoréens" as one word match. Stop words take no position, so that
+    # phrases match across them.
+    parts = word_parts(word)
+    tokens = []
+    if mode == "index" and len(parts) > 1:
+        joined = "".join(folded for _, _, folded in parts)
+        if joined not in STOP_WORDS:
+            tokens.append((joined, 0, parts[0][0], len(word), False))
+    taken = 0
+    for start, end, folded in parts:
+        stop = folded in STOP_WORDS
+        if not (stop and removestops):
+            tokens.append((folded, taken, start, end, stop))
+            taken += 1
+    return tokens, taken
 
-    def __call__(self, tokens):
-        for t in tokens:
-            text = t.text
-            if "'" in text or "’" in text:
-                stripped = strip_elision(text)
-                if t.chars:
-                    t.startchar += len(text) - len(stripped)
-                # aujourd'hui, prud'hommes: the rest of the word is one word.
-                t.text = stripped.replace("'", "")
-            yield t
+
+class WordTerms(NamedTuple):
+    """What one word is made of, as every reader of text sees it."""
+
+    skip: int  # characters of the elided article before the word proper (l'État: 2)
+    index: tuple[tuple[str, int], ...]  # (term, position offset) as indexed: the joined form first, then the parts
+    advance: int  # positions the word takes (stop words take none)
+    query: tuple[str, ...]  # the parts' terms, stop words left out: what a query or a passage searches
+    forms: tuple[str, ...]  # the parts' terms and the joined form: what a highlighted word may match
+    key: str  # the whole word's term with stop words kept (hyphens joined): how synonyms compare words
+    stop: bool  # the whole word is a stop word
 
 
-class HyphenFilter(Filter):
-    """Splits hyphenated words into their parts at successive positions, plus the joined word when indexing.
+_WORDS: dict[str, WordTerms] = {}
+# The parts of WordTerms that the hot loops read, per word, filled and cleared with _WORDS: indexing, reranking
+# and snippets look every word of whole bodies up, and a plain dict lookup and tuple is what keeps that cheap.
+_INDEX: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {}
+_QUERY: dict[str, tuple[str, ...]] = {}
+_SPANS: dict[str, tuple[int, tuple[str, ...]]] = {}
+_CACHES = (_WORDS, _INDEX, _QUERY, _SPANS)
 
-    The joined form shares the first part's position so that both "nord-coréens" as a phrase and
-    "nordcoréens" as one word match.
+
+def word_terms(word: str) -> WordTerms:
+    """Return the terms of one word (as WORD_PATTERN finds it), computed once per process."""
+    found = _WORDS.get(word)
+    if found is None:
+        tokens, advance = word_tokens(word)
+        index = tuple((light_stem(text), offset) for text, offset, _, _, _ in tokens)
+        joined = len(index) > advance  # the joined form of a hyphenated word comes first
+        query = tuple(term for term, _ in index[joined:])
+        parts = word_parts(word)
+        whole = "".join(folded for _, _, folded in parts)
+        found = WordTerms(
+            skip=parts[0][0] if parts else len(word),
+            index=index,
+            advance=advance,
+            query=query,
+            forms=query + tuple(term for term, _ in index[:joined]),
+            key=light_stem(whole),
+            stop=whole in STOP_WORDS,
+        )
+        if len(_WORDS) > _CACHE_LIMIT:
+            for cache in _CACHES:
+                cache.clear()
+        _WORDS[word] = found
+        _INDEX[word] = (found.index, found.advance)
+        _QUERY[word] = found.query
+        _SPANS[word] = (found.skip, found.forms)
+    return found
+
+
+def _per_word(cache: dict, text: str) -> list:
+    """Return cache's entry for each word of text, analysing the words not seen before."""
+    words = _word_regex(text).findall(text)
+    found = list(map(cache.get, words))  # the loop stays in C for the words seen before
+    if None in found:
+        for i, entry in enumerate(found):
+            if entry is None:
+                word_terms(words[i])
+                found[i] = cache[words[i]]
+    return found
+
+
+def text_terms(text: str) -> list[str]:
+    """Return the terms of a text in order, repeats kept, stop words left out: FRENCH's query mode, faster."""
+    return list(chain.from_iterable(_per_word(_QUERY, text)))
+
+
+def word_term(word: str) -> str:
+    """Return the one term a whole word stands for (hyphenated parts joined, elision dropped), '' for a stop word."""
+    entry = word_terms(word)
+    return "" if entry.stop else entry.key
+
+
+def word_key(word: str) -> str:
+    """Return the term a whole word stands for, stop words included: how expressions are compared word by word."""
+    return word_terms(word).key
+
+
+def index_positions(text: str) -> dict[str, list[int]]:
+    """Return each term of text with its positions, exactly as FRENCH indexes them, at a fraction of the cost.
+
+    The pipeline works on one word at a time (the position shifts of hyphens and stop words add up), so each
+    distinct word is analysed once and its terms are replayed at each occurrence.
     """
-
-    def __call__(self, tokens):
-        shift = 0
-        for t in tokens:
-            if t.positions:
-                t.pos += shift
-            if "-" not in t.text:
-                yield t
-                continue
-            parts = [p for p in t.text.split("-") if p]
-            if len(parts) < 2:
-                t.text = "".join(parts)
-                yield t
-                continue
-            original = t.text
-            base_pos = t.pos if t.positions else 0
-            start = t.startchar if t.chars else 0
-            if t.mode == "index":
-                t.text = "".join(parts)
-                yield t
-            offset = 0
-            for i, part in enumerate(parts):
-                t.text = part
-                if t.positions:
-                    t.pos = base_pos + i
-                if t.chars:
-                    offset = original.find(part, offset)
-                    t.startchar = start + offset
-                    t.endchar = t.startchar + len(part)
-                    offset += len(part)
-                yield t
-            shift += len(parts) - 1
-
-
-class LigatureFilter(Filter):
-    """Expands the French ligatures œ and æ, which unidecode also handles but the stemmer must never see."""
-
-    def __call__(self, tokens):
-        for t in tokens:
-            text = t.text
-            if "œ" in text or "æ" in text or "Œ" in text or "Æ" in text:
-                t.text = text.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
-            yield t
-
-
-class FoldFilter(Filter):
-    """Lowercases and removes accents (unidecode), so that "Université" and "universite" are one term."""
-
-    def __call__(self, tokens):
-        for t in tokens:
-            t.text = fold(t.text)
-            if t.text:
-                yield t
-
-
-class FrenchStopFilter(Filter):
-    """Removes French stop words and closes the gaps they leave, so phrases match across them.
-
-    Unlike Whoosh's StopFilter it renumbers by counting removed positions, which keeps a hyphenated
-    word's joined form at the same position as its first part.
-    """
-
-    def __call__(self, tokens):
-        removed = 0
-        for t in tokens:
-            if t.text in STOP_WORDS:
-                if t.removestops:
-                    removed += 1
-                    continue
-                t.stopped = True
+    positions: dict[str, list[int]] = {}
+    base = 0
+    for index, advance in _per_word(_INDEX, text):
+        for term, offset in index:
+            found = positions.get(term)
+            if found is None:
+                positions[term] = [base + offset]
             else:
-                t.stopped = False
-            if t.positions:
-                t.pos -= removed
-            yield t
+                found.append(base + offset)
+        base += advance
+    return positions
+
+
+def iter_words(text: str):
+    """Yield (start, end, forms) for each word of text, start past its elided article, for highlighting."""
+    for match in _word_regex(text).finditer(text):
+        word = match.group()
+        entry = _SPANS.get(word)
+        if entry is None:
+            word_terms(word)
+            entry = _SPANS[word]
+        skip, forms = entry
+        yield match.start() + skip, match.end(), forms
+
+
+class FrenchWordFilter(Filter):
+    """Turns each word into its word_tokens (elision dropped, hyphens split, folded, stop words out), in place."""
+
+    def __call__(self, tokens):
+        shift = 0  # positions gained by hyphenated parts, minus those of stop words removed
+        for t in tokens:
+            pos = t.pos + shift if t.positions else 0
+            start = t.startchar if t.chars else 0
+            made, advance = word_tokens(t.text, t.mode, t.removestops)
+            for text, offset, part_start, part_end, stopped in made:
+                t.text, t.stopped = text, stopped
+                if t.positions:
+                    t.pos = pos + offset
+                if t.chars:
+                    t.startchar, t.endchar = start + part_start, start + part_end
+                yield t
+            shift += advance - 1
 
 
 class LightStemFilter(Filter):
     """Light French stemming on folded words: plural and feminine endings only (soldats→soldat, coréennes→coreen)."""
+
+    is_morph = True  # Whoosh skips it when asked for words as written (analyzer(..., no_morph=True))
 
     def __call__(self, tokens):
         for t in tokens:
@@ -225,73 +306,12 @@ class LightStemFilter(Filter):
 
 def french_analyzer():
     """Return the French analyzer used for every text field."""
-    return (
-        RegexTokenizer(WORD_PATTERN)
-        | ElisionFilter()
-        | HyphenFilter()
-        | LigatureFilter()
-        | FoldFilter()
-        | FrenchStopFilter()
-        | LightStemFilter()
-    )
+    return RegexTokenizer(WORD_PATTERN) | FrenchWordFilter() | LightStemFilter()
 
 
 FRENCH = french_analyzer()
 
 
-# A word the pipeline leaves as it is, appended to a word to read how many positions that word takes.
-_SENTINEL = "zzzq"
-_WORD_CACHE: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {}
-
-
-def word_terms(word: str) -> tuple[tuple[tuple[str, int], ...], int]:
-    """Return what FRENCH makes of one word when indexing: its (term, position offset) pairs and positions taken."""
-    cached = _WORD_CACHE.get(word)
-    if cached is None:
-        tokens = FRENCH(word + " " + _SENTINEL, positions=True, mode="index")
-        *terms, (_, advance) = [(t.text, t.pos) for t in tokens if not t.stopped]
-        cached = (tuple(terms), advance)
-        if len(_WORD_CACHE) > _CACHE_LIMIT:
-            _WORD_CACHE.clear()
-        _WORD_CACHE[word] = cached
-    return cached
-
-
-def index_positions(text: str) -> dict[str, list[int]]:
-    """Return each term of text with its positions, exactly as FRENCH indexes them, at a fraction of the cost.
-
-    Every filter of the pipeline works on one word at a time (the position shifts of hyphens and stop words
-    add up), so the pipeline runs once per distinct word and its output is replayed at each occurrence.
-    """
-    words = _WORD_RE.findall(text)
-    entries = list(map(_WORD_CACHE.get, words))  # the loop stays in C for the words seen before
-    if None in entries:
-        entries = [entry or word_terms(word) for entry, word in zip(entries, words, strict=True)]
-    positions: dict[str, list[int]] = {}
-    base = 0
-    for terms, advance in entries:
-        for term, offset in terms:
-            found = positions.get(term)
-            if found is None:
-                positions[term] = [base + offset]
-            else:
-                found.append(base + offset)
-        base += advance
-    return positions
-
-
 def analyze(text: str, mode: str = "query") -> list[str]:
-    """Return the terms the French analyzer makes of text (a helper for tests, snippets and tools)."""
+    """Return the terms FRENCH makes of text (index or query mode)."""
     return [t.text for t in FRENCH(text, mode=mode)]
-
-
-def iter_words(text: str):
-    """Yield (start, end, terms) for each word of text, terms being its analyzed forms, for highlighting."""
-    for match in _WORD_RE.finditer(text):
-        word = strip_elision(match.group())
-        start = match.end() - len(word)
-        parts = [p for p in word.replace("'", "").split("-") if p]
-        terms = [normalize_word(p) for p in parts]
-        if len(parts) > 1:
-            terms.append(normalize_word("".join(parts)))
-        yield start, match.end(), [t for t in terms if t]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 from .errors import QueryError
 
@@ -127,6 +127,3 @@ def day_ordinal(moment: datetime) -> int:
 def ordinal_to_date(ordinal: int) -> date:
     """Return the date of an ordinal."""
     return date.fromordinal(ordinal)
-
-
-ONE_DAY = timedelta(days=1)

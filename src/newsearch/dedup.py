@@ -1,14 +1,10 @@
 """Near-duplicate articles (one wire story republished with small edits): fingerprints and clusters.
 
-Texts are compared as sets of word 3-shingles of their folded words. Two fingerprints are offered:
-
-* `minhash(text)`: 64 MinHash values (one-permutation hashing), whose share of equal positions estimates
-  the Jaccard similarity of two texts' shingle sets. `cluster` uses it: on the sample corpus the copies of
-  one story have Jaccard 0.62 to 0.87 and the closest unrelated pair 0.07, a wide margin.
-* `signature(text)`: a 64-bit SimHash, compact but only fit for copies edited very little: on the same
-  sample the copies are 4 to 20 bits apart and unrelated pairs from 21 bits, no usable margin; with n
-  articles the unrelated pairs within 17 bits would number about 3e-4 * n² / 2 (the bits of unrelated
-  texts differ like coin flips: 64 × 0.48 ± 4).
+Texts are compared as sets of word 3-shingles of their folded words, fingerprinted by `minhash(text)`: 64
+MinHash values (one-permutation hashing), whose share of equal positions estimates the Jaccard similarity of
+two texts' shingle sets. On the sample corpus the copies of one story have Jaccard 0.62 to 0.87 and the
+closest unrelated pair 0.07, a wide margin. A 64-bit SimHash was tried and dropped: it only fits copies edited
+very little (on the same sample the copies were 4 to 20 bits apart and unrelated pairs from 21 bits).
 
 `cluster` joins articles whose estimated Jaccard similarity reaches JACCARD_THRESHOLD, finding candidate
 pairs by LSH banding (BANDS bands of ROWS values: a pair shares a band with probability
@@ -65,44 +61,12 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> set[str]:
     return set(map(" ".join, zip(*(words[i:] for i in range(size)), strict=False)))  # runs stop at the last word
 
 
-def _hash64(value: str) -> int:
-    # blake2b, not hash(): fingerprints are stored in the index and must not change between runs.
-    return int.from_bytes(hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest(), "big")
-
-
 def _hashes64(values) -> tuple[int, ...]:
-    """Return _hash64 of each value, the digests turned into integers in one call."""
+    """Return a 64-bit hash of each value, the digests turned into integers in one call."""
+    # blake2b, not hash(): fingerprints are stored in the index and must not change between runs.
     values = list(values)
     digests = b"".join([hashlib.blake2b(v.encode("utf-8"), digest_size=8).digest() for v in values])
     return struct.unpack(f">{len(values)}Q", digests)
-
-
-def signature(text: str) -> int:
-    """Return the 64-bit SimHash of text's shingles (0 for a text without words)."""
-    # Bit-sliced counters: planes[p] holds bit p of the 64 per-position counts, so adding one hash costs
-    # a few whole-integer operations instead of 64 per-bit ones.
-    planes: list[int] = []
-    total = 0
-    for shingle in shingles(text):
-        carry = _hash64(shingle)
-        total += 1
-        for p, plane in enumerate(planes):
-            planes[p], carry = plane ^ carry, plane & carry
-            if not carry:
-                break
-        if carry:
-            planes.append(carry)
-    result = 0
-    for bit in range(64):
-        count = sum(((plane >> bit) & 1) << p for p, plane in enumerate(planes))
-        if 2 * count > total:
-            result |= 1 << bit
-    return result
-
-
-def hamming(a: int, b: int) -> int:
-    """Return the number of bits in which two SimHash signatures differ."""
-    return (a ^ b).bit_count()
 
 
 def minhash(text: str, k: int = MINHASH_SIZE) -> tuple[int, ...]:

@@ -18,12 +18,11 @@ from itertools import compress
 from operator import add
 
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.collectors import TimeLimit
-from whoosh.matching.wrappers import FilterMatcher, WrappingMatcher
-from whoosh.scoring import BM25FScorer
 from whoosh.support.levenshtein import distance
 from whoosh.util.numeric import byte_to_length
+
+from .whoosh_compat import bm25_score_function, iter_blocks, reader_length_bytes, unwrap_term_matcher
 
 _BITS01 = bytes.maketrans(b"01", b"\x00\x01")
 
@@ -239,24 +238,18 @@ class LeafCache:
         the length read from the same column; only Whoosh's per-posting method calls are saved (a cold
         walk was ~1 us per posting). Returns False, having done nothing, for any other kind of matcher.
         """
-        parts = _unwrap_term_matcher(m)
+        parts = unwrap_term_matcher(m)
         if parts is None:
             return False
         leaf, skip, boost = parts
         lengths = self._length_bytes(subsearcher, fieldname)
         if lengths is None:
             return False
-        scorer = leaf.scorer
-        _score, dfl = scorer._score, scorer.dfl
+        _score, dfl = bm25_score_function(leaf.scorer)
         memo: dict = {}
         count = len(lengths)
-        while leaf.is_active():
-            if leaf._ids is None:
-                leaf._read_ids()
-            if leaf._weights is None:
-                leaf._read_weights()
-            ids, weights = leaf._ids, leaf._weights
-            for j in range(leaf._i, leaf._blocklength):
+        for ids, weights, first, end in iter_blocks(leaf, weights=True):
+            for j in range(first, end):
                 d = ids[j]
                 if d in skip:
                     continue
@@ -270,8 +263,6 @@ class LeafCache:
                     if byte:
                         memo[key] = score
                 out[d + offset] = score
-            leaf._i = leaf._blocklength - 1
-            leaf.next()
             if deadline is not None and deadline.expired():
                 raise TimeLimit()
         return True
@@ -282,12 +273,8 @@ class LeafCache:
         key = (id(reader), fieldname)
         found = self._lengths.get(key)
         if found is None:
-            try:
-                column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-                if column is None or column._fixedlen != 1:
-                    return None
-                found = bytes(column._dbfile.get(column._basepos, column._count))
-            except AttributeError:  # another codec or Whoosh version: the generic walk
+            found = reader_length_bytes(reader, fieldname)
+            if found is None:  # no lengths, or another kind of reader: the generic walk
                 return None
             self._lengths[key] = found
         return found
@@ -324,20 +311,6 @@ class LeafCache:
                 _, dropped = leaves.popitem(last=False)
                 self._size -= len(dropped)
         return out
-
-
-def _unwrap_term_matcher(m):
-    """Return (W3 leaf matcher, docnums to skip, boost) of the matcher Whoosh builds for a Term, or None."""
-    boost, skip = 1.0, ()
-    if type(m) is WrappingMatcher:
-        boost, m = m.boost, m.child
-    if type(m) is FilterMatcher:
-        if not m._exclude or m.boost != 1.0:
-            return None
-        skip, m = m._ids, m.child
-    if type(m) is not W3LeafMatcher or type(m.scorer) is not BM25FScorer:
-        return None
-    return m, skip, boost
 
 
 def _special_or(q) -> bool:

@@ -40,14 +40,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .analysis import fold, strip_elision
+from .analysis import WORD_PATTERN, fold, strip_elision
 
 DATA = Path(__file__).with_name("data")
 MAX_PER_TYPE = 10
 PERSON, PLACE, ORG = "personnes", "lieux", "organisations"
 TYPES = (PERSON, PLACE, ORG)
 
-_TOKEN_RE = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
+_TOKEN_RE = re.compile(rf"{WORD_PATTERN}|[^\w\s]")
 _SPLIT_RE = re.compile(f"({_TOKEN_RE.pattern})")
 # Punctuation after which the next word starts a sentence (its capital is grammar, not a name).
 _SENTENCE_MARKS = frozenset('.!?…:;«»"“”()[]—–•|/')

@@ -32,6 +32,7 @@ from .docsets import DocSet, bits_of
 from .parse import tag_key
 from .schema import ARTICLE, ENTITY_FIELDS, INDEX_VERSION
 from .sections import section_label
+from .whoosh_compat import iter_blocks, segment_terms
 
 MAX_ORDINAL = 3_652_059  # date(9999, 12, 31); a missing value reads as the column maximum
 CACHE_FORMAT = 2  # 2: section labels in French (sections.py)
@@ -78,11 +79,10 @@ def _segment_postings(sub, field_name: str):
     took ~1 s. Here the terms are read in order with their term infos; postings of one document are inlined
     in the term info, longer ones are read block by block.
     """
-    try:
-        terms, codec = sub._terms, sub._codec
-        postfile, items = terms._postfile, terms.items_from(field_name, b"")
-    except AttributeError:
+    found = segment_terms(sub, field_name)
+    if found is None:
         return None
+    codec, postfile, items = found
     fmt = sub.schema[field_name].format
 
     def values():
@@ -94,12 +94,8 @@ def _segment_postings(sub, field_name: str):
             else:
                 m = codec.postings_reader(postfile, info, fmt, term=(fname, raw))
                 ids = []
-                while m.is_active():
-                    if m._ids is None:
-                        m._read_ids()
-                    ids.extend(m._ids[m._i : m._blocklength])
-                    m._i = m._blocklength - 1
-                    m.next()
+                for block, _, first, end in iter_blocks(m):
+                    ids.extend(block[first:end])
             yield raw, ids
 
     return values()
@@ -506,11 +502,6 @@ class FacetCache:
         """docnum → day ordinal, for the dated articles."""
         return {d: day for d, day in zip(self.by_day_docs, self.day_keys, strict=True)}
 
-    @cached_property
-    def doc_ts(self) -> dict[int, int]:
-        """docnum → UTC epoch seconds, for the dated articles."""
-        return {d: self.doc_ts_array[d] for d in self.by_day_docs}
-
     @property
     def _day_keys(self):
         return self.day_keys
@@ -576,7 +567,7 @@ class FacetCache:
 
 
 def month_histogram(months: Counter) -> list[dict]:
-    """Count articles by month, or by year when the months span three years or more (as date_histogram)."""
+    """Count articles by month, or by year when the months span three years or more ."""
     if not months:
         return []
     first, last = min(months), max(months)

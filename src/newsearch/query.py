@@ -16,7 +16,7 @@ from datetime import date
 from whoosh import qparser
 from whoosh import query as wq
 
-from .analysis import normalize_word, strip_elision
+from .analysis import STOP_WORDS, fold, iter_words
 from .errors import QueryError
 from .querydates import DateFilter, extract_date_filters
 from .schema import SEARCH_FIELDS
@@ -139,7 +139,8 @@ def is_long_query(text: str) -> bool:
     """Tell whether a query is a pasted passage (many words, no operator or field) rather than keywords."""
     if _EXPLICIT.search(text):
         return False
-    words = [w for w in text.split() if normalize_word(w.strip(".,;:!?()\"'+")) or "-" in w]
+    # Words as typed: an elided "jusqu'à" or "qu'il" is one word the user wrote, though it has no term.
+    words = [w for w in text.split() if fold(w) not in STOP_WORDS and fold(w) or "-" in w]
     return len(words) > LONG_QUERY_WORDS
 
 
@@ -336,7 +337,8 @@ def typed_words(tokens: list[Token]) -> list[str]:
                 excluded_at = None
             depth -= 1
         elif not skip and not token.fuzzy:
-            words += [w for w in re.findall(r"\w+", token.text) if normalize_word(strip_elision(w))]
+            # Each word without its elided article ("l'État" is typed as "État"); "aujourd'hui" stays one word.
+            words += [token.text[start:end] for start, end, forms in iter_words(token.text) if forms]
         negated = False
     return words
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 
-from .analysis import normalize_word
+from .analysis import text_terms
 
 # Tuned on the known-item harness (bench/known_item.py, dev ids only; bench/RESULTS.md has every setting tried).
 WINDOW = 100  # first-stage hits re-ranked; the answer is in Whoosh's top 100 for 96 % of the dev passages
@@ -18,24 +17,6 @@ LEAD_BONUS = 0.5  # added to a word's weighted frequency when the lead has it
 TITLE_COVERAGE = 0.4  # weight of the share of the title's words found in the passage
 MAX_BODY_CHARS = 50_000  # a bound on the work per article; longer bodies are rare (dossiers, live blogs)
 
-_WORD_RE = re.compile(r"\w+")
-# Raw word -> indexed form: news vocabulary repeats, and one lookup beats folding and stemming each time.
-_FORMS: dict[str, str] = {}
-_FORMS_LIMIT = 200_000
-
-
-def analysed_words(text: str) -> list[str]:
-    """Return the indexed forms of a text's words, stop words left out."""
-    words = _WORD_RE.findall(text)
-    found = list(map(_FORMS.get, words))  # the loop stays in C for the words seen before
-    if None in found:
-        if len(_FORMS) > _FORMS_LIMIT:
-            _FORMS.clear()
-        for i, form in enumerate(found):
-            if form is None:
-                found[i] = _FORMS[words[i]] = normalize_word(words[i])
-    return list(filter(None, found))
-
 
 class PassageScorer:
     """Scores articles against one passage with field-weighted BM25 (BM25F) and title coverage."""
@@ -43,7 +24,7 @@ class PassageScorer:
     def __init__(self, searcher, text: str, df: dict[str, int] | None = None):
         reader = searcher.reader()
         df = df or {}
-        self.words = analysed_words(text)  # repeats kept: a word said twice weighs twice
+        self.words = text_terms(text)  # repeats kept: a word said twice weighs twice
         self.distinct = set(self.words)
         n = max(1, searcher.doc_count())
         self.avg_title = max(1.0, reader.field_length("title") / n)
@@ -58,8 +39,8 @@ class PassageScorer:
     def score(self, fields: dict, title: list[str] | None = None) -> float:
         """Return the BM25F score of one article from its stored title (or its analysed words) and body."""
         if title is None:
-            title = analysed_words(fields.get("title") or "")
-        body = analysed_words((fields.get("body") or "")[:MAX_BODY_CHARS])
+            title = text_terms(fields.get("title") or "")
+        body = text_terms((fields.get("body") or "")[:MAX_BODY_CHARS])
         title_tf, body_tf = Counter(title), Counter(body)
         lead = set(title) | set(body[:LEAD_WORDS])
         title_norm = 1 - B + B * len(title) / self.avg_title
@@ -75,7 +56,7 @@ class PassageScorer:
 
     def title_coverage(self, fields: dict, title: list[str] | None = None) -> float:
         """Return the share of the title's distinct words (analysed, if given) that the passage contains."""
-        title = set(analysed_words(fields.get("title") or "") if title is None else title)
+        title = set(text_terms(fields.get("title") or "") if title is None else title)
         return len(title & self.distinct) / len(title) if title else 0.0
 
 
@@ -99,7 +80,7 @@ def rerank_passage(
         if allowed is not None and not allowed():
             return None
         stored[d] = searcher.stored_fields(d)
-        titles[d] = analysed_words(stored[d].get("title") or "")
+        titles[d] = text_terms(stored[d].get("title") or "")
         bm25f[d] = scorer.score(stored[d], titles[d])
     top = max(bm25f.values()) or 1.0
     for d in window:

@@ -7,16 +7,23 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import partial
 
 from whoosh import query as wq
 from whoosh import scoring
 from whoosh.collectors import TimeLimit
 
 from . import rerank
-from .analysis import WORD_PATTERN, analyze, fold, iter_words, normalize_word, strip_elision
+from .analysis import (
+    analyze,
+    fold,
+    iter_words,
+    text_terms,
+    word_term,
+    word_terms,
+)
 from .budget import Budget
-from .dates import bucket_label, ordinal_to_date, parse_bound
+from .dates import ordinal_to_date, parse_bound
 from .docsets import DocSet, LeafCache, top_keys
 from .errors import NewsearchError, NotFoundError, QueryError
 from .facets import FacetCache, month_histogram
@@ -161,7 +168,7 @@ def passage_query(searcher, text: str, keep: int | None, df: dict[str, int] | No
     """
     frequency = frequency or searcher.reader().doc_frequency
     df = {} if df is None else df
-    for term in analyze(text):
+    for term in text_terms(text):
         if term not in df:
             df[term] = max(frequency(f, term) for f in ("title", "body"))
     if not df:
@@ -196,28 +203,6 @@ def _negated_terms(q) -> set[str]:
 # --- snippets --------------------------------------------------------------------------------
 
 
-_ANALYSED_WORD_RE = re.compile(WORD_PATTERN)
-
-
-@lru_cache(maxsize=100_000)
-def _word_forms(raw: str) -> tuple[int, tuple[str, ...]]:
-    """Return (characters before the word proper, its analyzed forms) for one word as iter_words reads it."""
-    word = strip_elision(raw)
-    parts = [p for p in word.replace("'", "").split("-") if p]
-    terms = [normalize_word(p) for p in parts]
-    if len(parts) > 1:
-        terms.append(normalize_word("".join(parts)))
-    return len(raw) - len(word), tuple(t for t in terms if t)
-
-
-def _iter_words(text: str):
-    """analysis.iter_words with each distinct word analysed once per process: snippets analyse ~6,000
-    characters of each hit, mostly words met before (a test holds it equal to iter_words)."""
-    for match in _ANALYSED_WORD_RE.finditer(text):
-        skip, forms = _word_forms(match.group())
-        yield match.start() + skip, match.end(), forms
-
-
 def _best_window(spans: list, hits: list[int], terms: set[str], words: int) -> int:
     """Return the hit that starts the window of `words` words holding the most distinct query terms, then the
     most matches (the first such); the window slides over the hits, since a pasted passage can have hundreds
@@ -244,7 +229,7 @@ def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> str:
     """Return about `words` words of text around the densest group of query terms, marked **like this**."""
     text = text[:SNIPPET_SCAN_CHARS].replace(MARK, "* *")
     spans, hits, seen, truncated = [], [], set(), False
-    for i, span in enumerate(_iter_words(text)):
+    for i, span in enumerate(iter_words(text)):
         spans.append(span)
         found = terms.intersection(span[2])
         if found:
@@ -491,13 +476,13 @@ class Engine:
             for w in words
             if w != w.lower() or fold(w) != w.lower()
         ]
-        phrase = " ".join(normalize_word(w) for w in words) if len(words) > 1 else None
+        phrase = " ".join(text_terms(" ".join(words))) if len(words) > 1 else None
         for d in window:
             fields = searcher.stored_fields(d)
             body = fields.get("title", "") + "\n" + fields.get("body", "")[:RESCORE_CHARS]
             found = sum(1 for pattern in exact if pattern.search(body)) / len(exact) if exact else 0.0
             # Compared as analyzed words, stop words left out: "réforme retraites" meets "réforme des retraites".
-            together = bool(phrase) and phrase in " ".join(rerank.analysed_words(body))
+            together = bool(phrase) and phrase in " ".join(text_terms(body))
             scores[d] = scores.get(d, 0.0) * (1 + EXACT_BONUS * found) * (1 + PHRASE_BONUS * together)
         # Bonuses only raise scores, so the window re-sorted still ranks above everything after it.
         return sorted(window, key=lambda d: -scores[d]) + docs[RESCORE_WINDOW:]
@@ -649,7 +634,7 @@ class Engine:
             if token.kind != "word" or token.field or token.sign == "-" or token.fuzzy:
                 continue
             core = token.text.strip(".,;:!?[]{}'")
-            term = normalize_word(core)
+            term = word_term(core)
             df = max(reader.doc_frequency("body", term), reader.doc_frequency("title", term)) if term else 0
             if not term or term.isdigit() or (df and not found) or df > SUGGEST_RARE_DF:
                 continue
@@ -664,7 +649,8 @@ class Engine:
                 if candidate != term and freq >= SUGGEST_RATIO * df and (best is None or freq > best[0]):
                     best = (freq, candidate)
             if best is not None:
-                replacements[i] = token.text.replace(core, _surface(searcher, best[1], core))
+                word = core[word_terms(core).skip :]  # the elided article stays as typed: l'inflaton → l'inflation
+                replacements[i] = token.text.replace(word, _surface(searcher, best[1], word))
         return plan.suggestion(replacements) if replacements else None
 
     # -- stats ------------------------------------------------------------------------------------
@@ -728,17 +714,3 @@ def _ranked(counts: Counter, labels: dict, size: int | None = None) -> list[dict
     """Return facet values {value, label, count}, most frequent first (ties alphabetical)."""
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:size]
     return [{"value": value, "label": labels.get(value, value), "count": count} for value, count in ranked]
-
-
-def date_histogram(days) -> list[dict]:
-    """Count days (a list of ordinals, or a Counter of them) by month, or by year past three years."""
-    if not days:
-        return []
-    per_day = days if isinstance(days, Counter) else Counter(days)
-    first, last = ordinal_to_date(min(per_day)), ordinal_to_date(max(per_day))
-    by_year = (last.year - first.year) * 12 + (last.month - first.month) >= 36
-    counts: Counter = Counter()
-    for day, n in per_day.items():
-        moment = ordinal_to_date(day)
-        counts[f"{moment.year:04d}" if by_year else f"{moment.year:04d}-{moment.month:02d}"] += n
-    return [{"value": key, "label": bucket_label(key), "count": counts[key]} for key in sorted(counts)]

@@ -15,26 +15,21 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
-import io
 import json
 import os
-import pickle
 import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-from whoosh.filedb import compound as _compound
 from whoosh.filedb.filestore import FileStorage
-from whoosh.filedb.structfile import BufferFile
-from whoosh.index import FileIndex, clean_files
+from whoosh.index import clean_files
 from whoosh.util import random_name
-from whoosh.util.numeric import byte_to_length
-from whoosh.writing import SegmentWriter
 
 from .errors import IndexDamagedError, IndexLockedError, IndexMissingError, NewsearchError, SchemaVersionError
 from .schema import INDEX_VERSION, build_schema
+from .whoosh_compat import FixedFileIndex, read_toc
+from .whoosh_compat import IndexWriter as IndexWriter  # re-exported: the index's writer, for indexer and builders
 
 META = "newsearch.json"
 # sha256 of each segment file, written after each commit: Whoosh has no checksums, and a flipped byte in a
@@ -112,173 +107,9 @@ class DurableFileStorage(FileStorage):
         fsync_dir(Path(self.folder))
 
 
-class _FileIndex(FileIndex):
-    """A Whoosh FileIndex whose refreshed readers are right, and which rereads a TOC that a commit just replaced."""
-
-    @classmethod
-    def _reader(cls, storage, schema, segments, generation, reuse=None):
-        # Whoosh-Reloaded 2.7.5 "reuses" the old reader on refresh by adding back every old segment missing from
-        # the new TOC (merged-away segments: their documents show twice) and by keeping readers whose deletions
-        # are stale (deleted and replaced documents still show). Whoosh 2.7.4 never actually reused a reader;
-        # neither do we. The old reader is left open, for a request that may still be using it.
-        return FileIndex._reader.__func__(cls, storage, schema, segments, generation, reuse=None)
-
-    def _read_toc(self):
-        # Whoosh retries reader() but not the TOC read behind ix.schema and friends: a commit between listing
-        # the directory and opening _MAIN_N.toc raises FileNotFoundError (measured: ~1 open in 500).
-        for attempt in range(20):
-            try:
-                return super()._read_toc()
-            except FileNotFoundError:
-                if attempt == 19:
-                    raise
-                time.sleep(0.02)
-
-
-class _ViewFile:
-    """A read-only file over a memoryview, without copying it (io.BytesIO(view) copies the whole view)."""
-
-    __slots__ = ("_buf", "_pos")
-
-    def __init__(self, buf):
-        self._buf = buf
-        self._pos = 0
-
-    def read(self, n=-1):
-        start, size = self._pos, len(self._buf)
-        end = size if n is None or n < 0 else min(start + n, size)
-        self._pos = end
-        return bytes(self._buf[start:end])
-
-    def readline(self, limit=-1):
-        start, size = self._pos, len(self._buf)
-        end = size if limit is None or limit < 0 else min(start + limit, size)
-        chunk = self._buf[start:end]
-        nl = bytes(chunk).find(b"\n") if end - start < 4096 else -1
-        if nl < 0:
-            i = start
-            while i < end and self._buf[i] != 10:
-                i += 1
-            end = min(i + 1, end)
-        else:
-            end = start + nl + 1
-        self._pos = end
-        return bytes(self._buf[start:end])
-
-    def seek(self, pos, whence=0):
-        if whence == 1:
-            pos += self._pos
-        elif whence == 2:
-            pos += len(self._buf)
-        self._pos = max(0, pos)
-        return self._pos
-
-    def tell(self):
-        return self._pos
-
-    def close(self):
-        pass
-
-    def flush(self):
-        pass
-
-
-class _MappedSubFile(BufferFile):
-    """Whoosh's BufferFile for a sub-file of a memory-mapped compound segment, reading the map in place.
-
-    Whoosh wraps each sub-file in io.BytesIO, which copies it: every searcher open copied every segment's
-    postings and terms into memory (77 ms and 400 MB on the full corpus, and again after each commit).
-    """
-
-    def __init__(self, buf, name=None, onclose=None):
-        super().__init__(b"", name=name, onclose=onclose)
-        self._buf = buf
-        self.file = _ViewFile(buf)
-
-    def read_pickle(self):
-        # pickle.load on a Python file object reads opcode by opcode (~20 calls per postings block header):
-        # unpickle from a small copied window instead, widened when the pickle runs past it.
-        view, pos = self._buf, self.file._pos
-        window = 4096
-        while True:
-            end = min(pos + window, len(view))
-            chunk = io.BytesIO(view[pos:end])
-            try:
-                obj = pickle.load(chunk)
-            except Exception:
-                if end >= len(view):
-                    raise
-                window *= 16
-                continue
-            self.file._pos = pos + chunk.tell()
-            return obj
-
-
-_compound.BufferFile = _MappedSubFile
-
-
-# What Whoosh's per-document reader answers for each length byte (0: no length, read as None).
-_LENGTHS = [None] + [byte_to_length(b) for b in range(1, 256)]
-
-
-class _SegmentLengths:
-    """Field lengths of the segment being written, each length column read once instead of once per posting.
-
-    Whoosh looks up the field length of every posting it writes with a seek and a read on the column file
-    (and a stat() for fields without lengths): 15 % of an indexing job's main process.
-    """
-
-    def __init__(self, reader):
-        self._reader = reader
-        self._columns: dict[str, bytes | None] = {}
-
-    def doc_field_length(self, docnum, fieldname, default=0):
-        """Return the length of a field in a document, as Whoosh's W3PerDocReader does."""
-        try:
-            column = self._columns[fieldname]
-        except KeyError:
-            column = self._columns[fieldname] = self._load(fieldname)
-        if column is None:
-            return default
-        return _LENGTHS[column[docnum]] if docnum < len(column) else None
-
-    def _load(self, fieldname):
-        reader = self._reader._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-        if reader is None:
-            return None
-        return bytes(reader[i] for i in range(self._reader.doc_count_all()))
-
-
-class IndexWriter(SegmentWriter):
-    """Whoosh's segment writer, with field lengths read once per segment, which can also commit others' segments."""
-
-    def finish_segment(self):
-        """Write out the documents added and return their segment, for another writer to commit."""
-        segment = self._finalize_segment()
-        self._finish()
-        return segment
-
-    def add_segments(self, segments) -> None:
-        """Make segments that other writers of this index finished part of it, from this writer's commit on."""
-        if self._searcher is not None:  # cached over the old segment list
-            self._searcher._orig_close()
-            self._searcher = None
-        self.segments = self.segments + list(segments)
-        self._setup_doc_offsets()
-
-    def _flush_segment(self):
-        self.perdocwriter.close()
-        reader = self.per_document_reader() if self.codec.length_stats else None
-        lengths = _SegmentLengths(reader) if reader is not None else None
-        self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
-        self.fieldwriter.close()
-        if reader is not None:
-            reader.close()
-
-
 def open_whoosh(gen_dir: Path):
     """Open the Whoosh index of a generation directory with durable storage."""
-    return _FileIndex(DurableFileStorage(str(gen_dir)), indexname="MAIN")
+    return FixedFileIndex(DurableFileStorage(str(gen_dir)), indexname="MAIN")
 
 
 def generation_number(name: str) -> int | None:
@@ -385,7 +216,7 @@ class IndexStore:
             fsync_dir(self.root)
             # The version first: a generation without it is never resumed, only removed.
             write_atomic(gen_dir / META, json.dumps({"version": INDEX_VERSION, "created": time.time()}))
-            ix = _FileIndex.create(DurableFileStorage(str(gen_dir)), build_schema(), "MAIN")
+            ix = FixedFileIndex.create(DurableFileStorage(str(gen_dir)), build_schema(), "MAIN")
         except OSError as exc:
             raise write_error(self.root, exc) from None
         return gen_dir, ix
@@ -431,7 +262,7 @@ class IndexStore:
                     pass
         try:
             ix = open_whoosh(gen_dir)
-            toc = ix._read_toc()
+            toc = read_toc(ix)
             before = set(ix.storage.list())
             # Whoosh's own clean-up, which every commit runs: old TOCs and unreferenced segment files.
             clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
@@ -448,7 +279,7 @@ class IndexStore:
     def segment_files(self, gen_dir: Path) -> list[str]:
         """Return the names of the files of the segments the live TOC of a generation names."""
         ix = open_whoosh(gen_dir)
-        ids = {segment.segment_id() for segment in ix._read_toc().segments}
+        ids = {segment.segment_id() for segment in read_toc(ix).segments}
         return sorted(name for name in ix.storage.list() if name.split(".", 1)[0] in ids)
 
     def read_checksums(self, gen_dir: Path) -> dict:

@@ -9,7 +9,7 @@ from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from .analysis import WORD_PATTERN, fold, normalize_word, strip_elision
+from .analysis import WORD_PATTERN, fold, strip_elision, word_term
 from .export import stored_articles
 from .parse import tag_key
 
@@ -49,7 +49,7 @@ class Lexicon:
                 word = strip_elision(match.group())
                 if n == 0 and word[1:] == word[1:].lower():
                     word = word.lower()  # a headline's capital says nothing of the word ("SNCF" keeps its own)
-                if normalize_word(word.replace("-", "")):  # stop words complete nothing worth searching
+                if word_term(word.replace("-", "")):  # stop words complete nothing worth searching
                     forms[typed_key(word)][word] += 1
         titles.sort()
         self.titles = titles
@@ -60,7 +60,7 @@ class Lexicon:
             if not key:
                 continue
             # Ranked by the lexicon: in how many articles the word is, in any text field.
-            term = normalize_word(key)
+            term = word_term(key)
             frequency = max(reader.doc_frequency(f, term) for f in ("title", "body")) if term else 0
             words.append((key, spellings.most_common(1)[0][0], frequency))
         words.sort()

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .analysis import fold, light_stem, strip_elision
+from .analysis import strip_elision, word_key
 from .errors import NewsearchError
 
 DEFAULT_PATH = Path(__file__).with_name("data") / "synonyms.txt"
@@ -28,10 +28,6 @@ _OPERATORS = frozenset({"AND", "OR", "NOT", "ET", "OU", "SAUF"})
 _CLOSING = {'"': '"', "«": "»", "“": "”", "„": "“"}
 _PUNCTUATION = ".,;:!?…"
 _FIELD_RE = re.compile(r"^[+-]?\w+:")
-
-
-def _word_key(word: str) -> str:
-    return light_stem(fold(strip_elision(word)))
 
 
 def _is_short_acronym(member: str) -> bool:
@@ -120,7 +116,7 @@ class Synonyms:
     @staticmethod
     def key(text: str) -> tuple[str, ...]:
         """Return how a member or typed expression is compared: its words folded and lightly stemmed."""
-        return tuple(k for k in (_word_key(w) for w in text.split()) if k)
+        return tuple(k for k in (word_key(w) for w in text.split()) if k)
 
     def _matches(self, query: str):
         """Yield (start, end, group number, typed text) for each expression of query found in a group."""

@@ -12,6 +12,7 @@ from .errors import NewsearchError
 from .indexer import read_records
 from .schema import ARTICLE, INDEX_VERSION, SOURCE
 from .store import IndexStore, file_sha256, open_whoosh
+from .whoosh_compat import read_toc
 
 MAX_EXAMPLES = 5
 
@@ -107,7 +108,7 @@ def verify(store: IndexStore, progress: Callable[..., None] | None = None) -> Ve
     report.stray_files = sorted(p.name for p in gen_dir.iterdir() if ".toc." in p.name or p.name.endswith(".tmp"))
     try:
         ix = open_whoosh(gen_dir)
-        toc = ix._read_toc()
+        toc = read_toc(ix)
     except Exception as exc:  # Whoosh reports damage as assorted raw exceptions
         report.problems.append(f"cannot read the table of contents in {gen_dir}: {_fail(exc)}")
         return report
