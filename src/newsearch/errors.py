@@ -49,3 +49,9 @@ class WorkerError(NewsearchError):
     """An indexing worker process failed or vanished."""
 
     status = 500
+
+
+class DependencyError(NewsearchError):
+    """A package newsearch needs (or one of its data files) is missing or broken: the install, not the input."""
+
+    status = 500
