@@ -8,6 +8,7 @@ Exit codes, for scripts:
   3  no usable index (missing, damaged, or built by another version)
   4  index: some files or records were skipped (the rest was indexed)
   5  index: another job holds the lock (after --lock-timeout)
+  6  index: a dependency is missing or broken (the install, not the input); nothing was changed
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import textwrap
 import click
 
 from .errors import (
+    DependencyError,
     IndexDamagedError,
     IndexLockedError,
     IndexMissingError,
@@ -27,12 +29,14 @@ from .errors import (
     QueryError,
     SchemaVersionError,
 )
+from .parse import DEFAULT_LIMITS, MB
 
 EXIT_NO_HIT = 1
 EXIT_USAGE = 2
 EXIT_INDEX = 3
 EXIT_SKIPPED = 4
 EXIT_LOCKED = 5
+EXIT_ENVIRONMENT = 6
 
 
 class DomainError(click.ClickException):
@@ -46,6 +50,8 @@ class DomainError(click.ClickException):
             self.exit_code = EXIT_LOCKED
         elif isinstance(error, QueryError):
             self.exit_code = EXIT_USAGE
+        elif isinstance(error, DependencyError):
+            self.exit_code = EXIT_ENVIRONMENT
         else:
             self.exit_code = 1
 
@@ -78,14 +84,49 @@ def cli():
 @click.option("--lock-timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for another job.")
 @click.option("--batch-size", type=click.IntRange(1), default=5000, show_default=True, help="Documents per commit.")
 @click.option("--watch", is_flag=True, help="Keep running: index new or changed files as they appear (Ctrl-C stops).")
-def index_command(paths, index_dir, full, dry_run, as_json, lock_timeout, batch_size, watch):
+@click.option(
+    "--follow-symlinks", is_flag=True, help="Read symlinks that lead outside the paths given (skipped otherwise)."
+)
+@click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_LIMITS.file_bytes / MB, show_default=True,
+              help="Largest file read whole, once decompressed (all but big JSONL files).")  # fmt: skip
+@click.option("--max-stream-mb", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_LIMITS.stream_bytes / MB, show_default=True,
+              help="Largest JSONL file read line by line, once decompressed.")  # fmt: skip
+@click.option("--max-record-mb", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_LIMITS.record_bytes / MB, show_default=True,
+              help="Longest JSONL line; longer ones are skipped.")  # fmt: skip
+@click.option("--max-field-mb", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_LIMITS.field_chars / MB, show_default=True,
+              help="Longest body or summary (millions of characters); longer ones are cut, with a warning.")  # fmt: skip
+@click.option(
+    "--max-tags", type=click.IntRange(0), default=DEFAULT_LIMITS.tags, show_default=True, help="Tags kept per article."
+)
+@click.option("--max-tag-chars", type=click.IntRange(1), default=DEFAULT_LIMITS.tag_chars, show_default=True,
+              help="Longest tag; longer ones are dropped.")  # fmt: skip
+def index_command(
+    paths, index_dir, full, dry_run, as_json, lock_timeout, batch_size, watch, follow_symlinks,
+    max_file_mb, max_stream_mb, max_record_mb, max_field_mb, max_tags, max_tag_chars,
+):  # fmt: skip
     """Index article files and folders (.txt, .html, .json, .jsonl, .jsonl.gz), incrementally."""
     from .indexer import Indexer
+    from .parse import Limits
     from .store import IndexStore
 
     show_bar = sys.stderr.isatty() and not as_json and not watch
     bar = _ProgressBar() if show_bar else None
-    indexer = Indexer(IndexStore(index_dir), progress=bar, batch_size=batch_size, lock_timeout=lock_timeout)
+    limits = Limits(
+        file_bytes=int(max_file_mb * MB),
+        stream_bytes=int(max_stream_mb * MB),
+        record_bytes=int(max_record_mb * MB),
+        field_chars=int(max_field_mb * MB),
+        tags=max_tags,
+        tag_chars=max_tag_chars,
+    )
+    indexer = Indexer(
+        IndexStore(index_dir),
+        progress=bar,
+        batch_size=batch_size,
+        lock_timeout=lock_timeout,
+        limits=limits,
+        follow_symlinks=follow_symlinks,
+    )
     if watch:
         if dry_run or full:
             raise click.UsageError("--watch cannot be combined with --dry-run or --full")
@@ -101,11 +142,21 @@ def index_command(paths, index_dir, full, dry_run, as_json, lock_timeout, batch_
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
-        for item in report.skipped:
-            click.echo(f"skipped {item['path']}: {item['reason']}", err=True)
+        _echo_notes(report)
         click.echo(report.summary())
     if report.skipped:
         sys.exit(EXIT_SKIPPED)
+
+
+def _echo_notes(report) -> None:
+    """Print a run's skips, warnings and id conflicts on stderr, one line each."""
+    for item in report.skipped:
+        click.echo(f"skipped {item['path']}: {item['reason']}", err=True)
+    for item in report.warnings:
+        click.echo(f"warning {item['path']}: {item['reason']}", err=True)
+    for item in report.conflicts:
+        others = ", ".join(p for p in item["sources"] if p != item["shown"])
+        click.echo(f"conflict: id {item['id']} is also given by {others}; shown from {item['shown']}", err=True)
 
 
 class _ProgressBar:
@@ -137,8 +188,7 @@ def _watch(indexer, paths, as_json):
         if as_json:
             click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
         elif report.changed or report.skipped or watcher.runs == 1:
-            for item in report.skipped:
-                click.echo(f"skipped {item['path']}: {item['reason']}", err=True)
+            _echo_notes(report)
             click.echo(report.summary())
         sys.stdout.flush()
 

@@ -455,6 +455,11 @@ class Indexer:
         found = walk(paths, self.follow_symlinks)
         report.skipped = list(found.skipped)
         report.files = len(found.files)
+        # Before anything is written, even a new generation: a broken install must stop the run, not skip
+        # every file. Every HTML file will be read when there are no records to compare it with.
+        fresh = full or not self.store.exists()
+        if fresh:
+            check_environment(html=any(_is_html(p) for p in found.files))
         gen_dir, ix, switch_at_end = self._target(full, dry_run, report)
         records: dict[str, SourceRecord] = {}
         known: set[str] = set()
@@ -469,8 +474,8 @@ class Indexer:
                     f"the index in {gen_dir} cannot be read ({type(exc).__name__}: {exc}); "
                     "check it with `newsearch verify`, rebuild it with `newsearch index --full PATH…`"
                 ) from None
-        # Before anything is written: a broken install must stop the run, not skip every file.
-        check_environment(html=any(_needs_reading(p, records.get(str(p))) for p in found.files if _is_html(p)))
+        if not fresh:
+            check_environment(html=any(_needs_reading(p, records.get(str(p))) for p in found.files if _is_html(p)))
         baseline = self._baseline(full) if (full or ix is None) else shown_hashes(records)
         job = _Job(self, ix, dry_run, known, gen_dir)
         try:
@@ -728,8 +733,11 @@ def check_environment(html: bool) -> None:
     from .entities import resources
 
     try:
-        tag_key("é")
         resources()
+    except OSError as exc:  # it reads only the package's own data files
+        raise environment_error(exc, data=True) from None
+    try:
+        tag_key("é")
         if html:
             probe_html()
     except ParseError:

@@ -543,11 +543,12 @@ _PACKAGES = {"lxml.html.clean": "lxml_html_clean", "justext": "jusText", "unidec
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def environment_error(exc: BaseException) -> DependencyError | None:
+def environment_error(exc: BaseException, data: bool = False) -> DependencyError | None:
     """Return the DependencyError that exc stands for when it comes from the install, not the file being read.
 
     An ImportError, or a missing file inside an installed package (newsearch's own data files included),
-    says nothing about the article: skipping the file for it would skip every file of its kind.
+    says nothing about the article: skipping the file for it would skip every file of its kind. With data,
+    any OSError is taken as such (exc came from reading a package's data files).
     """
     if isinstance(exc, DependencyError):
         return exc
@@ -561,7 +562,7 @@ def environment_error(exc: BaseException) -> DependencyError | None:
     filename = getattr(exc, "filename", None)
     if isinstance(exc, OSError) and isinstance(filename, str):
         where = os.path.abspath(filename)
-        if where.startswith(_PACKAGE_DIR + os.sep) or f"{os.sep}site-packages{os.sep}" in where:
+        if data or where.startswith(_PACKAGE_DIR + os.sep) or f"{os.sep}site-packages{os.sep}" in where:
             return DependencyError(
                 f"broken install: the data file {where} is missing or unreadable ({exc.strerror}); "
                 "reinstall the package that holds it and run again: the index was not changed"
