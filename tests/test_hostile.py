@@ -1,0 +1,302 @@
+"""Hostile files beside good ones: bounded memory, nothing lost, every odd file named and skipped (issue 15)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newsearch.indexer import Indexer, read_records
+from newsearch.parse import MB, Limits, parse_bytes
+from newsearch.search import Engine, SearchRequest
+from newsearch.store import IndexStore
+from newsearch.verify import verify
+from test_reindex import without_root_powers
+
+GOOD = 42
+
+
+def record(i: int, **fields) -> dict:
+    return {
+        "id": f"bon-{i}",
+        "title": f"Article {i}",
+        "body": f"La commune numéro {i} inaugure sa médiathèque.",
+        **fields,
+    }
+
+
+def jsonl(*records) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    """A folder of 42 good articles, already indexed into tmp_path / "ix"."""
+    base = tmp_path / "articles"
+    (base / "sub").mkdir(parents=True)
+    (base / "bons.jsonl").write_bytes(jsonl(*(record(i) for i in range(GOOD - 2))))
+    for i in (GOOD - 2, GOOD - 1):
+        (base / "sub" / f"{i}.json").write_bytes(jsonl(record(i)))
+    report = run(base)
+    assert report.added == GOOD and not report.skipped
+    return base
+
+
+def run(base: Path, **options):
+    limits = options.pop("limits", Limits())
+    return Indexer(IndexStore(base.parent / "ix"), limits=limits, **options).run([base])
+
+
+def ids(base: Path) -> set[str]:
+    with IndexStore(base.parent / "ix").open().searcher() as searcher:
+        return {fields["id"] for fields in searcher.documents(kind="article")}
+
+
+def good_ones_intact(base: Path) -> None:
+    assert {f"bon-{i}" for i in range(GOOD)} <= ids(base)
+    state = verify(IndexStore(base.parent / "ix"))
+    assert state.ok, state.problems
+
+
+def article(base: Path, aid: str) -> dict:
+    engine = Engine(base.parent / "ix")
+    try:
+        return engine.article(aid)
+    finally:
+        engine.close()
+
+
+def reasons(report) -> dict[str, str]:
+    return {Path(s["path"]).name: s["reason"] for s in report.skipped}
+
+
+# --- bounded memory ---------------------------------------------------------------------------------
+
+
+def test_a_gzip_bomb_is_skipped_at_the_decompressed_limit(folder):
+    # 64 MB of one record's body compress to about 64 KB; the limit stops the read at 1 MB.
+    bomb = gzip.compress(b'{"id": "bombe", "title": "B", "body": "' + b"a" * (64 * MB) + b'"}', compresslevel=9)
+    (folder / "bombe.json.gz").write_bytes(bomb)
+    report = run(folder, limits=Limits(file_bytes=MB))
+    assert reasons(report) == {"bombe.json.gz": "larger than 1 MB (--max-file-mb): skipped"}
+    good_ones_intact(folder)
+
+
+def test_one_huge_line_costs_that_line_and_the_lines_around_it_are_indexed(folder):
+    lines = jsonl(record(100)) + b'{"id": "x", "body": "' + b"z" * (3 * MB) + b'"}\n' + jsonl(record(101))
+    (folder / "long.jsonl.gz").write_bytes(gzip.compress(lines))
+    report = run(folder, limits=Limits(record_bytes=MB))
+    assert report.skipped == [
+        {"path": f"{folder / 'long.jsonl.gz'}:2", "reason": "line longer than 1 MB (--max-record-mb)"}
+    ]
+    assert {"bon-100", "bon-101"} <= ids(folder)
+    good_ones_intact(folder)
+
+
+def test_a_very_long_body_is_cut_and_said_so(folder):
+    (folder / "long.json").write_bytes(jsonl(record(100, body="mot " * 300_000)))
+    report = run(folder, limits=Limits(field_chars=100_000))
+    assert report.skipped == []
+    assert report.warnings == [
+        {
+            "path": str(folder / "long.json"),
+            "reason": "body cut to its first 100,000 characters (of 1,199,999; --max-field-mb)",
+        }
+    ]
+    assert len(article(folder, "bon-100")["body"]) == 100_000
+    good_ones_intact(folder)
+
+
+def test_a_hundred_thousand_tags_keep_the_first_hundred(folder):
+    tags = [f"étiquette {n}" for n in range(100_000)] + ["x" * 500]
+    (folder / "tags.json").write_bytes(jsonl(record(100, tags=tags)))
+    report = run(folder)
+    assert [w["reason"] for w in report.warnings] == [
+        "1 tag(s) over 100 characters dropped (--max-tag-chars); the first 100 of 100000 tags kept (--max-tags)"
+    ]
+    assert article(folder, "bon-100")["tags"] == tags[:100]
+    good_ones_intact(folder)
+
+
+def test_lines_that_all_carry_one_id_index_one_article(folder):
+    (folder / "meme.jsonl.gz").write_bytes(gzip.compress(jsonl(*(record(100, n=n) for n in range(5000)))))
+    report = run(folder)
+    assert report.added == 1 and report.skipped == []
+    assert len(report.warnings) == 1000 + 1  # kept to MAX_NOTES, then counted
+    assert (
+        report.warnings[0]["reason"] == f"id 'bon-100' already given at {folder / 'meme.jsonl.gz'}:1: not indexed again"
+    )
+    assert report.warnings[-1] == {
+        "path": str(folder / "meme.jsonl.gz"),
+        "reason": "and 3999 more like these, not listed",
+    }
+    good_ones_intact(folder)
+
+
+# --- only regular files -----------------------------------------------------------------------------
+
+
+def test_symlinks_outside_the_folder_are_skipped_unless_asked(folder):
+    (folder / "zero.txt").symlink_to("/dev/zero")
+    (folder / "passwd.txt").symlink_to("/etc/passwd")
+    report = run(folder)
+    assert reasons(report) == {
+        "passwd.txt": "symlink to /etc/passwd, outside the paths given (--follow-symlinks reads it)",
+        "zero.txt": "symlink to /dev/zero, outside the paths given (--follow-symlinks reads it)",
+    }
+    report = run(folder, follow_symlinks=True)
+    assert reasons(report)["zero.txt"] == "not a regular file (a character device)"
+    good_ones_intact(folder)
+
+
+def test_a_symlink_loop_is_walked_once(folder):
+    (folder / "sub" / "boucle").symlink_to(folder)
+    report = run(folder)
+    assert reasons(report) == {"boucle": "folder already walked (a symlink loop or a second link to it)"}
+    assert report.deleted == 0 and report.unchanged == GOOD
+    good_ones_intact(folder)
+
+
+def test_a_fifo_and_a_socket_are_skipped_without_blocking(folder):
+    os.mkfifo(folder / "tube.jsonl")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(folder / "prise.json"))
+    try:
+        # A real process with a deadline: a read of the FIFO would block it forever, holding the lock.
+        done = subprocess.run(
+            [sys.executable, "-m", "newsearch", "index", str(folder), "--index", str(folder.parent / "ix"), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        server.close()
+    assert done.returncode == 4, done.stderr
+    report = json.loads(done.stdout)
+    assert {Path(s["path"]).name: s["reason"] for s in report["skipped"]} == {
+        "prise.json": "not a regular file (a socket)",
+        "tube.jsonl": "not a regular file (a FIFO)",
+    }
+    good_ones_intact(folder)
+
+
+def test_a_file_swapped_for_a_fifo_after_the_walk_is_refused_not_read(tmp_path):
+    from newsearch.errors import ParseError
+    from newsearch.parse import read_bytes
+
+    os.mkfifo(tmp_path / "tube.txt")
+    with pytest.raises(ParseError, match=r"not a regular file \(a FIFO\)"):
+        read_bytes(tmp_path / "tube.txt")
+
+
+# --- what cannot be read is kept ----------------------------------------------------------------------
+
+
+def test_an_unreadable_folder_keeps_its_articles_and_makes_the_run_partial(folder):
+    prefix = without_root_powers()
+    os.chmod(folder / "sub", 0)
+    try:
+        done = subprocess.run(
+            [
+                *prefix,
+                sys.executable,
+                "-m",
+                "newsearch",
+                "index",
+                str(folder),
+                "--index",
+                str(folder.parent / "ix"),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.chmod(folder / "sub", 0o755)
+    assert done.returncode == 4, done.stderr
+    report = json.loads(done.stdout)
+    assert report["skipped"] == [
+        {"path": str(folder / "sub"), "reason": "cannot read folder: Permission denied (its files keep their articles)"}
+    ]
+    assert report["deleted"] == 0 and report["documents"] == GOOD
+    good_ones_intact(folder)
+
+
+# --- one reader, encodings, dates -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_deeply_nested_line_costs_that_line_in_small_and_big_files(folder, monkeypatch, streamed):
+    from newsearch import parse
+
+    if streamed:
+        monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
+    deep = b'{"id": "x", "title": "t", "body": ' + b"[" * 200_000 + b"]" * 200_000 + b"}\n"
+    (folder / "profond.jsonl").write_bytes(jsonl(record(100)) + deep + jsonl(record(101)))
+    report = run(folder)
+    assert report.skipped == [{"path": f"{folder / 'profond.jsonl'}:2", "reason": "JSON nested too deeply"}]
+    assert {"bon-100", "bon-101"} <= ids(folder)
+    good_ones_intact(folder)
+
+
+def test_one_bad_byte_in_utf8_is_replaced_not_turned_into_mojibake():
+    data = "Élection à Besançon\n\nLe maire sortant a été réélu dès le premier tour.\n".encode() + b"\xff\n"
+    parsed = parse_bytes(data, "/x/élection.txt")
+    (article,) = parsed.articles
+    assert article.title == "Élection à Besançon" and "réélu dès" in article.body and "\ufffd" in article.body
+    assert parsed.warnings == [
+        ("/x/élection.txt", "1 invalid UTF-8 byte sequence(s) replaced by \ufffd (the rest is UTF-8)")
+    ]
+
+
+def test_cp1252_is_chosen_only_when_the_bytes_say_so():
+    data = "Élection à Besançon\n\nLe maire sortant a été réélu dès le premier tour.\n".encode("cp1252")
+    parsed = parse_bytes(data, "/x/a.txt")
+    assert parsed.articles[0].title == "Élection à Besançon" and parsed.warnings == []
+
+
+@pytest.mark.parametrize(
+    "date", ["9999-12-31T22:30:00-06:00", "0001-01-01T00:00:00+01:00", "2024-05-01T10:00:00+20:00"]
+)
+def test_a_date_that_cannot_be_placed_is_undated_and_nothing_gets_stuck(folder, date):
+    (folder / "date.json").write_bytes(jsonl(record(100, date=date)))
+    report = run(folder)
+    assert report.skipped == [] and report.added == 1
+    assert report.warnings == [
+        {
+            "path": str(folder / "date.json"),
+            "reason": f"date {date!r} cannot be placed (unreadable, or outside 1800–2200): undated",
+        }
+    ]
+    assert article(folder, "bon-100")["date"] == ""
+    engine = Engine(folder.parent / "ix")
+    try:
+        assert engine.search(SearchRequest(q="", sort="date", limit=100)).total == GOOD + 1
+    finally:
+        engine.close()
+    (folder / "autre.json").write_bytes(jsonl(record(101)))
+    assert run(folder).added == 1  # the next run is not stuck
+    good_ones_intact(folder)
+
+
+def test_the_records_name_where_each_id_comes_from(folder):
+    (folder / "zz.json").write_bytes(jsonl(record(3, body="Une autre version.")))
+    report = run(folder)
+    assert report.conflicts == [
+        {
+            "id": "bon-3",
+            "shown": str(folder / "bons.jsonl"),
+            "sources": [str(folder / "bons.jsonl"), str(folder / "zz.json")],
+        }
+    ]
+    with IndexStore(folder.parent / "ix").open().searcher() as searcher:
+        records = read_records(searcher)
+    assert "bon-3" in records[str(folder / "zz.json")].ids and "bon-3" in records[str(folder / "bons.jsonl")].ids
+    good_ones_intact(folder)
