@@ -300,3 +300,25 @@ def test_the_records_name_where_each_id_comes_from(folder):
         records = read_records(searcher)
     assert "bon-3" in records[str(folder / "zz.json")].ids and "bon-3" in records[str(folder / "bons.jsonl")].ids
     good_ones_intact(folder)
+
+
+def test_verify_finds_an_id_shown_from_another_source_than_the_first(folder):
+    from newsearch.indexer import article_document
+    from newsearch.parse import Article
+    from newsearch.store import IndexWriter
+
+    (folder / "zz.json").write_bytes(jsonl(record(3, body="Une autre version.")))
+    run(folder)
+    state = verify(IndexStore(folder.parent / "ix"))
+    assert state.ok and state.conflicts == 1
+    # Rewrite bon-3 behind the indexer's back, as the version of the second source.
+    ix = IndexStore(folder.parent / "ix").open()
+    writer = IndexWriter(ix)
+    doc = article_document(
+        Article(id="bon-3", title="Article 3", body="Une autre version.", path=str(folder / "zz.json"))
+    )
+    writer.update_document(**doc)
+    writer.commit()
+    state = verify(IndexStore(folder.parent / "ix"))
+    assert not state.ok
+    assert state.problems == ["1 article(s) given by several files show another version than the first path's: bon-3"]
