@@ -198,7 +198,8 @@ def test_a_file_swapped_for_a_fifo_after_the_walk_is_refused_not_read(tmp_path):
 # --- what cannot be read is kept ----------------------------------------------------------------------
 
 
-def test_an_unreadable_folder_keeps_its_articles_and_makes_the_run_partial(folder):
+@pytest.mark.parametrize("full", [[], ["--full"]])
+def test_an_unreadable_folder_keeps_its_articles_and_makes_the_run_partial(folder, full):
     prefix = without_root_powers()
     os.chmod(folder / "sub", 0)
     try:
@@ -213,6 +214,7 @@ def test_an_unreadable_folder_keeps_its_articles_and_makes_the_run_partial(folde
                 "--index",
                 str(folder.parent / "ix"),
                 "--json",
+                *full,
             ],
             capture_output=True,
             text=True,
@@ -226,6 +228,10 @@ def test_an_unreadable_folder_keeps_its_articles_and_makes_the_run_partial(folde
         {"path": str(folder / "sub"), "reason": "cannot read folder: Permission denied (its files keep their articles)"}
     ]
     assert report["deleted"] == 0 and report["documents"] == GOOD
+    good_ones_intact(folder)
+    # Readable again: its files are read as usual (a rebuild copied their records, left as they were).
+    report = run(folder)
+    assert report.skipped == [] and report.documents == GOOD and report.deleted == 0
     good_ones_intact(folder)
 
 

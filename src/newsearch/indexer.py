@@ -557,6 +557,8 @@ class Indexer:
 
         kept = found.kept
         present = {str(p) for p in found.files}
+        if full and kept:
+            self._carry_over(job, kept, claims, shown, claim)
         # Files known to be gone first (from anywhere, for a full rebuild), so that an id they showed is shown
         # from its next source when that source is read below. Unreadable ones are not gone: they keep theirs.
         for key in sorted(claims):
@@ -577,6 +579,35 @@ class Indexer:
                 self._index_file(job, Path(key), claims, owners, shown, claim, release, report)
         self.progress("file", path="", done=len(queue), total=len(queue))
         return claims, owners
+
+    def _carry_over(self, job, kept: list[Path], claims, shown, claim) -> None:
+        """For a full rebuild: copy from the live index the records and articles of sources that cannot be read.
+
+        Without this a rebuild would drop the articles of an unreadable folder when it is switched in.
+        """
+        if not self.store.exists() or self.store.current_dir() == job.gen_dir:
+            return
+        try:
+            live = self.store.open(check_version=False)
+            with live.searcher() as searcher:
+                for path, rec in sorted(read_records(searcher).items()):
+                    if path in claims or not _under(path, kept):
+                        continue
+                    copied = {}
+                    for aid, digest_doc in rec.ids.items():
+                        fields = searcher.document(id=aid, kind=ARTICLE)
+                        if fields is None or fields.get("path") != path:
+                            continue  # shown from another source: that one is read (or carried) for it
+                        job.write_article(stored_article(fields))
+                        shown[aid] = path
+                        copied[aid] = digest_doc
+                    # A record that lost ids is left incomplete, so that they are looked for again once readable.
+                    carried = replace(rec, ids=copied, complete=rec.complete and copied == rec.ids)
+                    job.write_record(carried)
+                    claim(carried)
+                    job.checkpoint()
+        except NewsearchError:
+            return  # no usable live index (another version): nothing to carry
 
     def _index_file(self, job, path: Path, claims, owners, shown, claim, release, report) -> None:
         """Bring one source file's articles and record up to date; whatever fails costs this file at most."""
@@ -696,6 +727,22 @@ class Indexer:
         job.write_record(final)
         claim(final)
         job.checkpoint()
+
+
+def stored_article(fields: dict) -> Article:
+    """Rebuild an Article from the stored fields of its document."""
+    return Article(
+        id=fields["id"],
+        title=fields.get("title", ""),
+        body=fields.get("body", ""),
+        summary=fields.get("summary", ""),
+        url=fields.get("url", ""),
+        date=fields.get("date", ""),
+        tags=list(fields.get("taglist") or []),
+        section=fields.get("section", ""),
+        author=fields.get("author", ""),
+        path=fields.get("path", ""),
+    )
 
 
 def _notes(into: list[dict], notes: Notes, path: str) -> None:
