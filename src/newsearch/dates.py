@@ -81,10 +81,8 @@ def placeable(moment: datetime) -> bool:
 
 
 def parse_iso(value: str) -> datetime | None:
-    """Return a datetime for an ISO 8601 date or date-time string (with or without offset), or None.
-
-    None too for a date that cannot be placed (see placeable), so that no later arithmetic can fail on it.
-    """
+    """Return a datetime for an ISO 8601 date or date-time string (with or without offset), or None."""
+    # None too for a date that cannot be placed (see placeable), so that no later arithmetic can fail on it.
     value = (value or "").strip()
     if not value:
         return None

@@ -281,11 +281,9 @@ class Walk:
 
 
 def walk(paths: Iterable, follow_symlinks: bool = False) -> Walk:
-    """Find the supported regular files under paths (sorted); name every file or folder that is not read.
-
-    Devices, FIFOs and sockets are skipped, symlinks leading outside the paths too (unless follow_symlinks),
-    each folder is walked once (symlink loops), and a folder that cannot be listed is reported, not ignored.
-    """
+    """Find the supported regular files under paths (sorted); name every file or folder that is not read."""
+    # Devices, FIFOs and sockets are skipped, symlinks leading outside the paths too (unless follow_symlinks), each
+    # folder is walked once (symlink loops), and a folder that cannot be listed is reported, not ignored.
     found = Walk()
     seen: set[tuple[int, int]] = set()  # (device, inode) of every file and folder taken
     real_roots = []
@@ -513,12 +511,10 @@ class Indexer:
         return report
 
     def _update(self, job, found: Walk, records, full, report) -> tuple[dict[str, SourceRecord], dict[str, set]]:
-        """Write what changed; return the records as they now stand, and the paths that give each article id.
-
-        An id given by several sources is shown from the first of them in path order (and, within a file,
-        from its first line): SOURCE_RULE. Every source's record names the id, so that when the one shown
-        goes away, the next in line is read again and shown instead.
-        """
+        """Write what changed; return the records as they now stand, and the paths that give each article id."""
+        # An id given by several sources is shown from the first of them in path order (and, within a file, from its
+        # first line): SOURCE_RULE. Every source's record names the id, so that when the one shown goes away, the next
+        # in line is read again and shown instead.
         claims = dict(records)
         owners: dict[str, set[str]] = {}
         for path, rec in claims.items():
@@ -581,10 +577,8 @@ class Indexer:
         return claims, owners
 
     def _carry_over(self, job, kept: list[Path], claims, shown, claim) -> None:
-        """For a full rebuild: copy from the live index the records and articles of sources that cannot be read.
-
-        Without this a rebuild would drop the articles of an unreadable folder when it is switched in.
-        """
+        """For a full rebuild: copy from the live index the records and articles of sources that cannot be read."""
+        # Without this a rebuild would drop the articles of an unreadable folder when it is switched in.
         if not self.store.exists() or self.store.current_dir() == job.gen_dir:
             return
         try:

@@ -126,11 +126,9 @@ _UTF8_SEQUENCE = re.compile(
 
 
 def decode(data: bytes, where: str, warnings: Notes | None = None) -> str:
-    """Decode bytes on evidence: UTF-8 (BOM or not), UTF-16 with BOM, mostly UTF-8, else cp1252/Latin-1.
-
-    A file that is UTF-8 but for a few bad bytes is decoded as UTF-8 with U+FFFD for them and noted in
-    warnings: decoding it as cp1252 would turn every accent into mojibake. Binary data is refused.
-    """
+    """Decode bytes on evidence: UTF-8 (BOM or not), UTF-16 with BOM, mostly UTF-8, else cp1252/Latin-1."""
+    # A file that is UTF-8 but for a few bad bytes is decoded as UTF-8 with U+FFFD for them and noted in warnings:
+    # decoding it as cp1252 would turn every accent into mojibake. Binary data is refused.
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -180,11 +178,9 @@ def file_kind(mode: int) -> str:
 
 
 def open_regular(path: Path):
-    """Open a regular file for binary reading, never blocking: a FIFO or device is refused, not read.
-
-    O_NONBLOCK makes opening a FIFO return at once; fstat on the open descriptor then checks what was
-    opened, so a file swapped for a FIFO or a device after the folder was walked is refused too.
-    """
+    """Open a regular file for binary reading, never blocking: a FIFO or device is refused, not read."""
+    # O_NONBLOCK makes opening a FIFO return at once; fstat on the open descriptor then checks what was opened, so a
+    # file swapped for a FIFO or a device after the folder was walked is refused too.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     try:
         mode = os.fstat(fd).st_mode
@@ -544,12 +540,10 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def environment_error(exc: BaseException, data: bool = False) -> DependencyError | None:
-    """Return the DependencyError that exc stands for when it comes from the install, not the file being read.
-
-    An ImportError, or a missing file inside an installed package (newsearch's own data files included),
-    says nothing about the article: skipping the file for it would skip every file of its kind. With data,
-    any OSError is taken as such (exc came from reading a package's data files).
-    """
+    """Return the DependencyError that exc stands for when it comes from the install, not the file being read."""
+    # An ImportError, or a missing file inside an installed package (newsearch's own data files included), says
+    # nothing about the article: skipping the file for it would skip every file of its kind. With data, any OSError is
+    # taken as such (exc came from reading a package's data files).
     if isinstance(exc, DependencyError):
         return exc
     if isinstance(exc, ImportError):
@@ -686,10 +680,8 @@ def parse_json(text: str, path: str, limits: Limits = DEFAULT_LIMITS, warnings: 
 
 
 def _lines(fh, most: int, total: int | None, path: str):
-    """Yield (line number, line) of a binary stream, None for a line over most bytes (never read whole).
-
-    Raises ParseError once more than total bytes were read.
-    """
+    """Yield (line number, line) of a binary stream, None for a line over most bytes (never read whole)."""
+    # Raises ParseError once more than total bytes were read.
     seen = 0
     for lineno in itertools.count(1):
         raw = fh.readline(most + 1)
@@ -711,11 +703,9 @@ def _lines(fh, most: int, total: int | None, path: str):
 
 
 def jsonl_articles(fh, path: str, errors: Notes, warnings: Notes | None, limits: Limits, total: int | None = None):
-    """Yield the articles of a JSONL stream; a bad line (invalid, too deep, too long) goes to errors alone.
-
-    The one JSONL reader, for files read whole and streamed alike. Raises ParseError when the stream holds
-    no readable article, and DependencyError when the install (not the line) is broken.
-    """
+    """Yield the articles of a JSONL stream; a bad line (invalid, too deep, too long) goes to errors alone."""
+    # The one JSONL reader, for files read whole and streamed alike. Raises ParseError when the stream holds no
+    # readable article, and DependencyError when the install (not the line) is broken.
     count = 0
     blank = True
     for lineno, raw in _lines(fh, limits.record_bytes, total, path):
@@ -824,11 +814,9 @@ def streamable(path: Path) -> bool:
 
 
 def iter_jsonl(path: Path, errors: list, warnings: Notes | None = None, limits: Limits = DEFAULT_LIMITS):
-    """Yield the articles of a big JSONL file line by line (jsonl_articles), appending bad lines to errors.
-
-    Lines are decoded one by one, so a big file never sits whole in memory.
-    Raises ParseError when the file holds no readable article or cannot be read.
-    """
+    """Yield the articles of a big JSONL file line by line (jsonl_articles), appending bad lines to errors."""
+    # Lines are decoded one by one, so a big file never sits whole in memory. Raises ParseError when the file holds no
+    # readable article or cannot be read.
     notes = errors if isinstance(errors, Notes) else Notes()
     try:
         with _open_binary(path) as fh:
