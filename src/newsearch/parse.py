@@ -50,8 +50,6 @@ class Limits:
     field_chars: int = 2 * MB
     tags: int = 100
     tag_chars: int = 100
-    # Nesting depth of a JSON value: deeper ones are refused before json.loads can recurse that far.
-    json_depth: int = 64
 
 
 DEFAULT_LIMITS = Limits()
