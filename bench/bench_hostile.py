@@ -83,6 +83,23 @@ def make_cases(work: Path) -> dict:
             )
             out.write(b"\n" * (5 * MB))  # over 4 MB: the streamed reader
 
+    def big_json(path):
+        path.write_text(json.dumps([record(904, body="mot " * (24 * MB))]), encoding="utf-8")
+
+    def big_html(path):
+        paragraph = "<p>" + "La commune inaugure sa médiathèque, ouverte à tous dès lundi. " * 20 + "</p>\n"
+        with open(path, "w", encoding="utf-8") as out:
+            out.write("<html><head><title>Grande page</title></head><body><article>")
+            for _ in range(95 * MB // len(paragraph.encode())):
+                out.write(paragraph)
+            out.write("</article></body></html>")
+
+    def big_text(path):
+        with open(path, "w", encoding="utf-8") as out:
+            out.write("Un très long texte\n\n")
+            for _ in range(95 * MB // 64):
+                out.write("Une ligne de texte ordinaire, qui se répète encore et encore.\n")
+
     def fifo(folder):
         os.mkfifo(folder / "tube.jsonl")
 
@@ -99,6 +116,9 @@ def make_cases(work: Path) -> dict:
             ["--follow-symlinks"],
         ),
         "FIFO": (fifo, []),
+        "96 MB .json, one record": (copy("gros.json", big_json), []),
+        "95 MB .txt": (copy("gros.txt", big_text), []),
+        "95 MB HTML page": (copy("grosse.html", big_html), []),
         "nothing hostile (baseline)": (lambda f: None, []),
     }
 
@@ -115,22 +135,32 @@ def base(work: Path) -> tuple[Path, Path]:
 
 
 def measure(argv: list[str]) -> tuple[float, int, int, dict]:
-    """Run argv; return (wall seconds, peak RSS of its process tree in bytes, exit code, its JSON report)."""
+    """Run argv; return (wall seconds, peak RSS in bytes, exit code, its JSON report).
+
+    The peak is the larger of the process tree's total, sampled every 0.1 s, and its largest process's own
+    peak from wait4 (which a short spike between two samples cannot escape).
+    """
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     peak = [0]
+    out: list[str] = []
 
     def sample():
-        while proc.poll() is None:
+        while proc.returncode is None:
             peak[0] = max(peak[0], tree_rss(proc.pid))
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
+    reader = threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True)
     sampler.start()
-    out, _ = proc.communicate(timeout=1800)
+    reader.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
     sampler.join()
-    return wall, peak[0], proc.returncode, json.loads(out) if out.strip() else {}
+    reader.join()
+    text = "".join(out)
+    return wall, max(peak[0], usage.ru_maxrss * 1024), proc.returncode, json.loads(text) if text.strip() else {}
 
 
 def main() -> None:

@@ -328,3 +328,30 @@ def test_verify_finds_an_id_shown_from_another_source_than_the_first(folder):
     state = verify(IndexStore(folder.parent / "ix"))
     assert not state.ok
     assert state.problems == ["1 article(s) given by several files show another version than the first path's: bon-3"]
+
+
+def test_a_clustering_failure_is_a_warning_and_the_next_run_still_works(folder, monkeypatch):
+    from newsearch import indexer
+
+    def broken(ix):
+        raise ValueError("year 10000 is out of range")
+
+    monkeypatch.setattr(indexer, "build_clusters", broken)
+    (folder / "nouveau.json").write_bytes(jsonl(record(100)))
+    report = run(folder)
+    assert report.added == 1
+    assert [w["reason"] for w in report.warnings] == [
+        "wire-copy clusters not updated (ValueError: year 10000 is out of range)"
+    ]
+    monkeypatch.undo()
+    (folder / "autre.json").write_bytes(jsonl(record(101)))
+    assert run(folder).warnings == []
+    good_ones_intact(folder)
+
+
+def test_clusters_read_any_stamp_an_older_index_may_hold():
+    from newsearch.dates import utc_iso
+
+    assert utc_iso(253402300800) == ""  # 10000-01-01: outside datetime's range
+    assert utc_iso(-(10**15)) == ""
+    assert utc_iso(1_700_000_000) == "2023-11-14T22:13:20+00:00"

@@ -391,7 +391,13 @@ class Indexer:
                 if self.store.exists() and (report.changed or not (self.store.current_dir() / CLUSTERS_FILE).exists()):
                     self.progress("clusters")
                     gen_dir = self.store.current_dir()
-                    save_clusters(gen_dir, build_clusters(self.store.open()))
+                    try:
+                        save_clusters(gen_dir, build_clusters(self.store.open()))
+                    except OSError:
+                        raise  # the index directory itself cannot be written: the caller reports it
+                    except Exception as exc:  # the articles are committed: a clustering bug must not stop every run
+                        reason = f"wire-copy clusters not updated ({type(exc).__name__}: {exc})"
+                        report.warnings.append({"path": str(gen_dir), "reason": reason})
         report.seconds = time.monotonic() - started
         return report
 
