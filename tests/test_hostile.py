@@ -355,3 +355,29 @@ def test_clusters_read_any_stamp_an_older_index_may_hold():
     assert utc_iso(253402300800) == ""  # 10000-01-01: outside datetime's range
     assert utc_iso(-(10**15)) == ""
     assert utc_iso(1_700_000_000) == "2023-11-14T22:13:20+00:00"
+
+
+def test_the_index_options_set_the_limits(folder):
+    from click.testing import CliRunner
+
+    from newsearch.cli import cli
+
+    (folder / "tags.json").write_bytes(jsonl(record(100, tags=["un", "deux", "trois", "quatre-vingts"])))
+    (folder / "long.jsonl").write_bytes(jsonl(record(101, body="x" * 3000)) + jsonl(record(102)))
+    args = ["index", str(folder), "--index", str(folder.parent / "ix"), "--json", "--max-tags", "2"]
+    result = CliRunner().invoke(cli, [*args, "--max-tag-chars", "5", "--max-record-mb", "0.002"])
+    assert result.exit_code == 4, result.output
+    report = json.loads(result.output)
+    assert report["skipped"] == [{"path": f"{folder / 'long.jsonl'}:1", "reason": "line longer than 2,097 bytes (--max-record-mb)"}]  # fmt: skip
+    assert [w["reason"] for w in report["warnings"]] == [
+        "1 tag(s) over 5 characters dropped (--max-tag-chars); the first 2 of 3 tags kept (--max-tags)"
+    ]
+    assert article(folder, "bon-100")["tags"] == ["un", "deux"] and "bon-102" in ids(folder)
+
+
+def test_a_huge_html_page_is_cut_before_parsing(tmp_path):
+    paragraph = b"<p>" + "La médiathèque ouvre ses portes à tous les habitants. ".encode() * 20 + b"</p>\n"
+    page = b"<html><head><title>Grande page</title></head><body><article>" + paragraph * 2000
+    parsed = parse_bytes(page, "/x/grande.html", Limits(html_bytes=100_000))
+    assert parsed.warnings == [("/x/grande.html", "page cut to its first 100,000 bytes before parsing (--max-html-mb)")]
+    assert 1000 < len(parsed.articles[0].body) <= 100_000

@@ -75,6 +75,14 @@ def cli():
 # --- index -------------------------------------------------------------------------------------
 
 
+def _megabytes(name: str, limit: str, help: str):
+    """Return a click option giving one of the parse limits in MB, its default from DEFAULT_LIMITS."""
+    default = getattr(DEFAULT_LIMITS, limit) / MB
+    return click.option(
+        name, type=click.FloatRange(min=0, min_open=True), default=default, show_default=True, help=help
+    )
+
+
 @cli.command("index")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @index_option
@@ -87,22 +95,23 @@ def cli():
 @click.option(
     "--follow-symlinks", is_flag=True, help="Read symlinks that lead outside the paths given (skipped otherwise)."
 )
-@click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_LIMITS.file_bytes / MB, show_default=True,
-              help="Largest file read whole, once decompressed (all but big JSONL files).")  # fmt: skip
-@click.option("--max-stream-mb", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_LIMITS.stream_bytes / MB, show_default=True,
-              help="Largest JSONL file read line by line, once decompressed.")  # fmt: skip
-@click.option("--max-record-mb", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_LIMITS.record_bytes / MB, show_default=True,
-              help="Longest JSONL line; longer ones are skipped.")  # fmt: skip
-@click.option("--max-field-mb", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_LIMITS.field_chars / MB, show_default=True,
-              help="Longest body or summary (millions of characters); longer ones are cut, with a warning.")  # fmt: skip
+@_megabytes("--max-file-mb", "file_bytes", "Largest file read whole, once decompressed (all but big JSONL files).")
+@_megabytes("--max-stream-mb", "stream_bytes", "Largest JSONL file read line by line, once decompressed.")
+@_megabytes("--max-record-mb", "record_bytes", "Longest JSONL line; longer ones are skipped.")
+@_megabytes(
+    "--max-field-mb", "field_chars", "Longest body or summary (millions of characters); cut there, with a warning."
+)
+@_megabytes("--max-html-mb", "html_bytes", "Largest HTML page parsed; a bigger one is cut there, with a warning.")
 @click.option(
     "--max-tags", type=click.IntRange(0), default=DEFAULT_LIMITS.tags, show_default=True, help="Tags kept per article."
 )
-@click.option("--max-tag-chars", type=click.IntRange(1), default=DEFAULT_LIMITS.tag_chars, show_default=True,
-              help="Longest tag; longer ones are dropped.")  # fmt: skip
+@click.option(
+    "--max-tag-chars", type=click.IntRange(1), default=DEFAULT_LIMITS.tag_chars, show_default=True,
+    help="Longest tag; longer ones are dropped.",
+)  # fmt: skip
 def index_command(
     paths, index_dir, full, dry_run, as_json, lock_timeout, batch_size, watch, follow_symlinks,
-    max_file_mb, max_stream_mb, max_record_mb, max_field_mb, max_tags, max_tag_chars,
+    max_file_mb, max_stream_mb, max_record_mb, max_field_mb, max_html_mb, max_tags, max_tag_chars,
 ):  # fmt: skip
     """Index article files and folders (.txt, .html, .json, .jsonl, .jsonl.gz), incrementally."""
     from .indexer import Indexer
@@ -116,6 +125,7 @@ def index_command(
         stream_bytes=int(max_stream_mb * MB),
         record_bytes=int(max_record_mb * MB),
         field_chars=int(max_field_mb * MB),
+        html_bytes=int(max_html_mb * MB),
         tags=max_tags,
         tag_chars=max_tag_chars,
     )

@@ -50,6 +50,8 @@ class Limits:
     field_chars: int = 2 * MB
     tags: int = 100
     tag_chars: int = 100
+    # Bytes of an HTML page parsed: its tree takes about 20 times its size (95 MB took 1.9 GB); beyond, it is cut.
+    html_bytes: int = 16 * MB
 
 
 DEFAULT_LIMITS = Limits()
@@ -198,7 +200,7 @@ def _open_binary(path: Path):
 
 
 def _mb(n: int) -> str:
-    return f"{n / MB:g} MB"
+    return f"{n / MB:.4g} MB" if n >= MB else f"{n:,} bytes"
 
 
 def read_bytes(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
@@ -761,6 +763,9 @@ def parse_bytes(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -> Pars
     if name.endswith(JSONL_SUFFIXES):
         return parse_jsonl(data, path, limits, warnings)
     if name.endswith(HTML_SUFFIXES):
+        if len(data) > limits.html_bytes:
+            warnings.add(path, f"page cut to its first {_mb(limits.html_bytes)} before parsing (--max-html-mb)")
+            data = data[: limits.html_bytes]
         article = parse_html(decode_html(data, path, warnings), path)
         return ParsedFile([bounded(article, limits, warnings)], warnings=warnings)
     text = decode(data, path, warnings)
@@ -769,6 +774,10 @@ def parse_bytes(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -> Pars
     if name.endswith(JSON_SUFFIXES):
         result = parse_json(text, path, limits, warnings)
     elif name.endswith(TEXT_SUFFIXES):
+        # The body is cut at field_chars anyway: what lies far beyond it need not be parsed at all.
+        if len(text) > 2 * limits.field_chars:
+            warnings.add(path, f"text cut to its first {2 * limits.field_chars:,} characters (--max-field-mb)")
+            text = text[: 2 * limits.field_chars]
         result = ParsedFile([bounded(parse_text(text, path), limits, warnings)], warnings=warnings)
     else:
         raise ParseError(f"{path}: unsupported file type (expected .txt, .html, .htm, .json or .jsonl)")
