@@ -381,3 +381,21 @@ def test_a_huge_html_page_is_cut_before_parsing(tmp_path):
     parsed = parse_bytes(page, "/x/grande.html", Limits(html_bytes=100_000))
     assert parsed.warnings == [("/x/grande.html", "page cut to its first 100,000 bytes before parsing (--max-html-mb)")]
     assert 1000 < len(parsed.articles[0].body) <= 100_000
+
+
+def test_a_read_that_gets_no_data_gives_up_at_the_deadline():
+    import time
+
+    from newsearch.errors import ParseError
+    from newsearch.parse import DeadlineReader
+
+    # A pipe nobody writes to blocks read() for real, as a regular file on a stuck mount would.
+    read_end, write_end = os.pipe()
+    reader = DeadlineReader(read_end, "/mnt/bloqué/a.txt", deadline=0.3)
+    started = time.monotonic()
+    with pytest.raises(ParseError, match=r"no data within 0.3 s \(a stuck mount\?\): skipped"):
+        reader.read(10)
+    assert time.monotonic() - started < 5 and reader.stuck
+    os.write(write_end, b"x")  # lets the stuck thread finish
+    os.close(write_end)
+    os.close(read_end)

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import stat
+import threading
 import zlib
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
@@ -30,6 +31,8 @@ MB = 1024**2
 STREAM_MIN_BYTES = 4 * MB
 # One-line fields (title, author, section, url) longer than this are cut: no headline is this long.
 MAX_LINE_CHARS = 2000
+# Seconds a read may wait for data before its file is skipped (reads of local regular files never wait).
+READ_DEADLINE = 30.0
 # Skips and warnings kept per file: a file of a million bad lines must not fill the memory with its report.
 MAX_NOTES = 1000
 # Fewer words than this in an HTML page's extracted text is a menu or an error page, not an article.
@@ -187,10 +190,58 @@ def open_regular(path: Path):
         if not stat.S_ISREG(mode):
             raise ParseError(f"{path}: not a regular file ({file_kind(mode)}): skipped")
         os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
+        return io.BufferedReader(DeadlineReader(fd, str(path)), buffer_size=MB)
     except BaseException:
         os.close(fd)
         raise
+
+
+class DeadlineReader(io.RawIOBase):
+    """A file descriptor whose reads give up after READ_DEADLINE seconds without data, raising ParseError."""
+
+    # A regular file on a stuck network or FUSE mount blocks read() for ever, and the job with it, holding the
+    # index lock. Each read runs in a daemon thread the job waits for at most the deadline; a read that stays
+    # stuck keeps its thread and descriptor, the run goes on without the file, and its end releases the lock.
+
+    def __init__(self, fd: int, name: str, deadline: float | None = None):
+        super().__init__()
+        self.fd, self.name = fd, name
+        self.deadline = READ_DEADLINE if deadline is None else deadline
+        self.stuck = False
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def readinto(self, buffer) -> int:
+        if self.stuck:
+            raise ParseError(f"{self.name}: an earlier read is still stuck")
+        result: list = []
+        done = threading.Event()
+
+        def read():
+            try:
+                result.append(os.read(self.fd, len(buffer)))
+            except BaseException as exc:  # handed to the waiting thread
+                result.append(exc)
+            done.set()
+
+        threading.Thread(target=read, daemon=True, name="newsearch-read").start()
+        if not done.wait(self.deadline):
+            self.stuck = True
+            raise ParseError(f"{self.name}: no data within {self.deadline:g} s (a stuck mount?): skipped")
+        if isinstance(result[0], BaseException):
+            raise result[0]
+        data = result[0]
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed and not self.stuck:  # a stuck read still uses the descriptor
+            os.close(self.fd)
+        super().close()
 
 
 def _open_binary(path: Path):
