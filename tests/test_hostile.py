@@ -202,6 +202,10 @@ def test_a_file_swapped_for_a_fifo_after_the_walk_is_refused_not_read(tmp_path):
 def test_an_unreadable_folder_keeps_its_articles_and_makes_the_run_partial(folder, full):
     prefix = without_root_powers()
     os.chmod(folder / "sub", 0)
+    (folder / "autre.jsonl").write_bytes(jsonl(record(100)))
+    run(folder)
+    os.chmod(folder / "autre.jsonl", 0)
+    os.utime(folder / "autre.jsonl", (1, 1))  # changed, so that it must be read
     try:
         done = subprocess.run(
             [
@@ -222,16 +226,38 @@ def test_an_unreadable_folder_keeps_its_articles_and_makes_the_run_partial(folde
         )
     finally:
         os.chmod(folder / "sub", 0o755)
+        os.chmod(folder / "autre.jsonl", 0o644)
     assert done.returncode == 4, done.stderr
     report = json.loads(done.stdout)
-    assert report["skipped"] == [
-        {"path": str(folder / "sub"), "reason": "cannot read folder: Permission denied (its files keep their articles)"}
+    assert sorted(report["skipped"], key=lambda s: s["path"]) == [
+        {"path": str(folder / "autre.jsonl"), "reason": "cannot read: Permission denied"},
+        {
+            "path": str(folder / "sub"),
+            "reason": "cannot read folder: Permission denied (its files keep their articles)",
+        },
     ]
-    assert report["deleted"] == 0 and report["documents"] == GOOD
+    assert report["deleted"] == 0 and report["documents"] == GOOD + 1 and "bon-100" in ids(folder)
     good_ones_intact(folder)
     # Readable again: its files are read as usual (a rebuild copied their records, left as they were).
     report = run(folder)
-    assert report.skipped == [] and report.documents == GOOD and report.deleted == 0
+    assert report.skipped == [] and report.documents == GOOD + 1 and report.deleted == 0
+    good_ones_intact(folder)
+
+
+def test_a_file_that_vanishes_mid_run_keeps_its_articles_until_it_is_known_gone(folder):
+    (folder / "sub" / "z.json").write_bytes(jsonl(record(100)))
+    run(folder)
+    os.utime(folder / "sub" / "z.json", (1, 1))
+
+    def remove_it(event, path="", **info):
+        if event == "file" and path.endswith("z.json"):
+            (folder / "sub" / "z.json").unlink()  # after the walk, before its read
+
+    report = run(folder, progress=remove_it)
+    assert reasons(report) == {"z.json": "cannot read: No such file or directory"} and report.deleted == 0
+    assert "bon-100" in ids(folder)
+    report = run(folder)  # now known to be gone
+    assert report.deleted == 1 and "bon-100" not in ids(folder)
     good_ones_intact(folder)
 
 

@@ -559,8 +559,6 @@ class Indexer:
 
         kept = found.kept
         present = {str(p) for p in found.files}
-        if full and kept:
-            self._carry_over(job, kept, claims, shown, claim)
         # Files known to be gone first (from anywhere, for a full rebuild), so that an id they showed is shown
         # from its next source when that source is read below. Unreadable ones are not gone: they keep theirs.
         for key in sorted(claims):
@@ -579,10 +577,15 @@ class Indexer:
         for key in sorted(redo):
             if Path(key).is_file():
                 self._index_file(job, Path(key), claims, owners, shown, claim, release, report)
+        if full:
+            # What a rebuild could not read (a file or folder skipped whole, having no record yet) keeps its
+            # articles, as a plain run would.
+            unread = {key for key in present if key not in claims}
+            self._carry_over(job, lambda path: path in unread or _under(path, kept), claims, shown, claim)
         self.progress("file", path="", done=len(queue), total=len(queue))
         return claims, owners
 
-    def _carry_over(self, job, kept: list[Path], claims, shown, claim) -> None:
+    def _carry_over(self, job, wanted: Callable[[str], bool], claims, shown, claim) -> None:
         """For a full rebuild: copy from the live index the records and articles of sources that cannot be read."""
         # Without this a rebuild would drop the articles of an unreadable folder when it is switched in.
         if not self.store.exists() or self.store.current_dir() == job.gen_dir:
@@ -591,10 +594,12 @@ class Indexer:
             live = self.store.open(check_version=False)
             with live.searcher() as searcher:
                 for path, rec in sorted(read_records(searcher).items()):
-                    if path in claims or not _under(path, kept):
+                    if path in claims or not wanted(path):
                         continue
                     copied = {}
                     for aid, digest_doc in rec.ids.items():
+                        if shown.get(aid, path) != path:
+                            continue  # written in this run from a source that could be read
                         fields = searcher.document(id=aid, kind=ARTICLE)
                         if fields is None or fields.get("path") != path:
                             continue  # shown from another source: that one is read (or carried) for it
