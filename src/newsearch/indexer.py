@@ -577,42 +577,45 @@ class Indexer:
         for key in sorted(redo):
             if Path(key).is_file():
                 self._index_file(job, Path(key), claims, owners, shown, claim, release, report)
-        if full:
+        unread = {key for key in present if key not in claims}
+        if full and (unread or kept):
             # What a rebuild could not read (a file or folder skipped whole, having no record yet) keeps its
             # articles, as a plain run would.
-            unread = {key for key in present if key not in claims}
-            self._carry_over(job, lambda path: path in unread or _under(path, kept), claims, shown, claim)
+            self._carry_over(job, lambda path: path in unread or _under(path, kept), claims, shown, claim, report)
         self.progress("file", path="", done=len(queue), total=len(queue))
         return claims, owners
 
-    def _carry_over(self, job, wanted: Callable[[str], bool], claims, shown, claim) -> None:
+    def _carry_over(self, job, wanted: Callable[[str], bool], claims, shown, claim, report) -> None:
         """For a full rebuild: copy from the live index the records and articles of sources that cannot be read."""
         # Without this a rebuild would drop the articles of an unreadable folder when it is switched in.
         if not self.store.exists() or self.store.current_dir() == job.gen_dir:
             return
         try:
-            live = self.store.open(check_version=False)
-            with live.searcher() as searcher:
-                for path, rec in sorted(read_records(searcher).items()):
-                    if path in claims or not wanted(path):
-                        continue
-                    copied = {}
-                    for aid, digest_doc in rec.ids.items():
-                        if shown.get(aid, path) != path:
-                            continue  # written in this run from a source that could be read
-                        fields = searcher.document(id=aid, kind=ARTICLE)
-                        if fields is None or fields.get("path") != path:
-                            continue  # shown from another source: that one is read (or carried) for it
-                        job.write_article(stored_article(fields))
-                        shown[aid] = path
-                        copied[aid] = digest_doc
-                    # A record that lost ids is left incomplete, so that they are looked for again once readable.
-                    carried = replace(rec, ids=copied, complete=rec.complete and copied == rec.ids)
-                    job.write_record(carried)
-                    claim(carried)
-                    job.checkpoint()
-        except NewsearchError:
-            return  # no usable live index (another version): nothing to carry
+            searcher = self.store.open(check_version=False).searcher()
+            records = read_records(searcher)
+        except Exception as exc:  # Whoosh reports damage as assorted raw exceptions
+            reason = f"the live index cannot be read ({type(exc).__name__}): the files not read lose their articles"
+            report.warnings.append({"path": str(self.store.root), "reason": reason})
+            return
+        with searcher:
+            for path, rec in sorted(records.items()):
+                if path in claims or not wanted(path):
+                    continue
+                copied = {}
+                for aid, digest_doc in rec.ids.items():
+                    if shown.get(aid, path) != path:
+                        continue  # written in this run from a source that could be read
+                    fields = searcher.document(id=aid, kind=ARTICLE)
+                    if fields is None or fields.get("path") != path:
+                        continue  # shown from another source: that one is read (or carried) for it
+                    job.write_article(stored_article(fields))
+                    shown[aid] = path
+                    copied[aid] = digest_doc
+                # A record that lost ids is left incomplete, so that they are looked for again once readable.
+                carried = replace(rec, ids=copied, complete=rec.complete and copied == rec.ids)
+                job.write_record(carried)
+                claim(carried)
+                job.checkpoint()
 
     def _index_file(self, job, path: Path, claims, owners, shown, claim, release, report) -> None:
         """Bring one source file's articles and record up to date; whatever fails costs this file at most."""
