@@ -425,3 +425,8 @@ def test_a_read_that_gets_no_data_gives_up_at_the_deadline():
     os.write(write_end, b"x")  # lets the stuck thread finish
     os.close(write_end)
     os.close(read_end)
+
+
+def test_paths_given_twice_or_nested_are_walked_once_without_complaint(folder):
+    report = Indexer(IndexStore(folder.parent / "ix")).run([folder, folder / "sub", folder / "sub" / "40.json"])
+    assert report.skipped == [] and report.unchanged == GOOD and report.files == 3

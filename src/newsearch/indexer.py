@@ -310,7 +310,8 @@ def walk(paths: Iterable, follow_symlinks: bool = False) -> Walk:
             return
         if stat.S_ISDIR(info.st_mode):
             if (info.st_dev, info.st_ino) in seen:
-                found.skip(path, "folder already walked (a symlink loop or a second link to it)", keep=False)
+                if not named:  # a path given twice, or inside another one given, is no odd file
+                    found.skip(path, "folder already walked (a symlink loop or a second link to it)", keep=False)
                 return
             seen.add((info.st_dev, info.st_ino))
             try:
@@ -330,7 +331,8 @@ def walk(paths: Iterable, follow_symlinks: bool = False) -> Walk:
         elif not stat.S_ISREG(info.st_mode):
             found.skip(path, f"not a regular file ({file_kind(info.st_mode)})")
         elif (info.st_dev, info.st_ino) in seen:
-            found.skip(path, "same file as another path already taken (a link to it)", keep=False)
+            if not named:
+                found.skip(path, "same file as another path already taken (a link to it)", keep=False)
         else:
             seen.add((info.st_dev, info.st_ino))
             found.files.append(path)
