@@ -430,3 +430,23 @@ def test_a_read_that_gets_no_data_gives_up_at_the_deadline():
 def test_paths_given_twice_or_nested_are_walked_once_without_complaint(folder):
     report = Indexer(IndexStore(folder.parent / "ix")).run([folder, folder / "sub", folder / "sub" / "40.json"])
     assert report.skipped == [] and report.unchanged == GOOD and report.files == 3
+
+
+def test_unplaceable_dates_in_pages_and_scraped_text_are_warned_about():
+    text = "Élection à Besançon\n\nPublié le 1er janvier 9999\n\nLe maire sortant a été réélu dès le premier tour.\n"
+    parsed = parse_bytes(text.encode(), "/x/a.txt")
+    assert parsed.articles[0].date == "" and "9999" not in parsed.articles[0].body
+    assert parsed.warnings == [
+        ("/x/a.txt", "date 'Publié le 1er janvier 9999' cannot be placed (unreadable, or outside 1800–2200): undated")
+    ]
+    page = (
+        '<html><head><meta property="article:published_time" content="9999-12-31T22:30:00-06:00">'
+        "<title>Essai</title></head><body><article>"
+        + "<p>Le conseil municipal a voté le budget de la commune pour l’année prochaine.</p>" * 3
+        + "</article></body></html>"
+    )
+    parsed = parse_bytes(page.encode(), "/x/a.html")
+    assert parsed.articles[0].date == ""
+    assert [w for _, w in parsed.warnings] == [
+        "date '9999-12-31T22:30:00-06:00' cannot be placed (unreadable, or outside 1800–2200): undated"
+    ]

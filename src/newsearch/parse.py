@@ -387,6 +387,12 @@ def iso_date(value) -> str:
     return moment.isoformat() if moment else ""
 
 
+def note_unplaced(warnings: Notes | None, where: str, raw: str) -> None:
+    """Warn that a date given in a file could not be placed, so its article is undated."""
+    if warnings is not None:
+        warnings.add(where, f"date {raw[:40]!r} cannot be placed (unreadable, or outside 1800–2200): undated")
+
+
 # --- scraped plain text ---------------------------------------------------------------------
 
 FURNITURE = {
@@ -433,7 +439,7 @@ def _plain(line: str) -> str:
     return " ".join(fold(w) for w in line.split())
 
 
-def parse_text(text: str, path: str) -> Article:
+def parse_text(text: str, path: str, warnings: Notes | None = None) -> Article:
     """Parse a scraped article: headline once, no page furniture, nothing after the related-articles block."""
     lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     title, date, tags, author = "", "", [], ""
@@ -450,6 +456,9 @@ def parse_text(text: str, path: str) -> Article:
             moment = parse_french_date(line)
             if moment:
                 date = moment.isoformat()
+                continue
+            if _DATE_LINE.match(line):  # a date line, but no date that can be placed ("1er janvier 9999")
+                note_unplaced(warnings, path, line)
                 continue
         tag_match = _TAGS_LINE.match(line)
         if tag_match:
@@ -512,7 +521,7 @@ def decode_html(data: bytes, where: str, warnings: Notes | None = None) -> str:
     return decode(data, where, warnings)
 
 
-def parse_html(page: str, path: str) -> Article:
+def parse_html(page: str, path: str, warnings: Notes | None = None) -> Article:
     """Extract an article from an HTML page: metadata from its head, main text by trafilatura."""
     try:
         import trafilatura  # slow to import; only HTML needs it
@@ -550,11 +559,14 @@ def parse_html(page: str, path: str) -> Article:
             byline_date = parse_french_date(lines[0])
         lines.pop(0)
     body = clean_text("\n\n".join(lines))
-    date = iso_date(first("article:published_time", "datepublished", "date", "dc.date", "pubdate"))
+    declared = first("article:published_time", "datepublished", "date", "dc.date", "pubdate")
+    date = iso_date(declared)
     if not date and byline_date:
         date = byline_date.isoformat()
     if not date:
         date = iso_date(data.get("date") or "")
+    if declared and not date:
+        note_unplaced(warnings, path, declared)
     tags = clean_tags(meta.get("article:tag", []) or re.split(r",", first("keywords", "news_keywords")))
     section = first("article:section")
     url = ""
@@ -691,8 +703,8 @@ def article_from_record(
     article_id = given or (stable_id("url", url) if url else stable_id("path", where))
     raw_date = text("date") or text("published") or text("datePublished")
     date = iso_date(raw_date)
-    if raw_date.strip() and not date and warnings is not None:
-        warnings.add(where, f"date {raw_date[:40]!r} cannot be placed (unreadable, or outside 1800–2200): undated")
+    if raw_date.strip() and not date:
+        note_unplaced(warnings, where, raw_date)
     article = Article(
         id=article_id,
         title=title,
@@ -817,7 +829,7 @@ def parse_bytes(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -> Pars
         if len(data) > limits.html_bytes:
             warnings.add(path, f"page cut to its first {_mb(limits.html_bytes)} before parsing (--max-html-mb)")
             data = data[: limits.html_bytes]
-        article = parse_html(decode_html(data, path, warnings), path)
+        article = parse_html(decode_html(data, path, warnings), path, warnings)
         return ParsedFile([bounded(article, limits, warnings)], warnings=warnings)
     text = decode(data, path, warnings)
     if not text.strip():
@@ -829,7 +841,7 @@ def parse_bytes(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -> Pars
         if len(text) > 2 * limits.field_chars:
             warnings.add(path, f"text cut to its first {2 * limits.field_chars:,} characters (--max-field-mb)")
             text = text[: 2 * limits.field_chars]
-        result = ParsedFile([bounded(parse_text(text, path), limits, warnings)], warnings=warnings)
+        result = ParsedFile([bounded(parse_text(text, path, warnings), limits, warnings)], warnings=warnings)
     else:
         raise ParseError(f"{path}: unsupported file type (expected .txt, .html, .htm, .json or .jsonl)")
     if not result.articles and result.errors:
