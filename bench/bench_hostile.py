@@ -86,6 +86,13 @@ def make_cases(work: Path) -> dict:
     def big_json(path):
         path.write_text(json.dumps([record(904, body="mot " * (24 * MB))]), encoding="utf-8")
 
+    def dense_json(path):
+        words = "commune maire budget conseil école route médiathèque habitants projet travaux région élus".split()
+        records = [
+            record(10_000 + n, body=" ".join(words[(n + k) % len(words)] for k in range(130))) for n in range(84_000)
+        ]
+        path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+
     def big_html(path):
         paragraph = "<p>" + "La commune inaugure sa médiathèque, ouverte à tous dès lundi. " * 20 + "</p>\n"
         with open(path, "w", encoding="utf-8") as out:
@@ -117,6 +124,7 @@ def make_cases(work: Path) -> dict:
         ),
         "FIFO": (fifo, []),
         "96 MB .json, one record": (copy("gros.json", big_json), []),
+        "95 MB .json list, 84,000 records": (copy("liste.json", dense_json), []),
         "95 MB .txt": (copy("gros.txt", big_text), []),
         "95 MB HTML page": (copy("grosse.html", big_html), []),
         "nothing hostile (baseline)": (lambda f: None, []),
