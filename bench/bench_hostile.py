@@ -14,6 +14,7 @@ import argparse
 import gzip
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -88,9 +89,8 @@ def make_cases(work: Path) -> dict:
 
     def dense_json(path):
         words = "commune maire budget conseil école route médiathèque habitants projet travaux région élus".split()
-        records = [
-            record(10_000 + n, body=" ".join(words[(n + k) % len(words)] for k in range(130))) for n in range(84_000)
-        ]
+        rng = random.Random(3)
+        records = [record(10_000 + n, body=" ".join(rng.choices(words, k=130))) for n in range(84_000)]
         path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
 
     def big_html(path):
