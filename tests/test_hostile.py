@@ -321,16 +321,13 @@ def test_a_date_that_cannot_be_placed_is_undated_and_nothing_gets_stuck(folder, 
 def test_the_records_name_where_each_id_comes_from(folder):
     (folder / "zz.json").write_bytes(jsonl(record(3, body="Une autre version.")))
     report = run(folder)
-    assert report.conflicts == [
-        {
-            "id": "bon-3",
-            "shown": str(folder / "bons.jsonl"),
-            "sources": [str(folder / "bons.jsonl"), str(folder / "zz.json")],
-        }
-    ]
+    first = f"{folder / 'bons.jsonl'}:4"  # the file and the line that give the version shown
+    assert report.conflicts == [{"id": "bon-3", "shown": first, "sources": [first, str(folder / "zz.json")]}]
     with IndexStore(folder.parent / "ix").open().searcher() as searcher:
         records = read_records(searcher)
-    assert "bon-3" in records[str(folder / "zz.json")].ids and "bon-3" in records[str(folder / "bons.jsonl")].ids
+    assert records[str(folder / "bons.jsonl")].where("bon-3") == first
+    assert records[str(folder / "zz.json")].where("bon-3") == str(folder / "zz.json")
+    assert records[str(folder / "sub" / "40.json")].where("bon-40") == str(folder / "sub" / "40.json")
     good_ones_intact(folder)
 
 

@@ -233,7 +233,7 @@ def test_same_id_in_two_files_shows_the_first_path_and_reports_the_conflict(tmp_
     state = verify(IndexStore(ix))
     assert state.ok, state.problems
     assert search_ids(ix, "port") == set() and search_ids(ix, "marché") == {"dep-1", "dep-2"}  # a.jsonl first
-    sources = [str(folder / "a.jsonl"), str(folder / "b.jsonl")]
+    sources = [f"{folder / 'a.jsonl'}:2", f"{folder / 'b.jsonl'}:1"]  # which file and line gives it
     assert report.conflicts == [{"id": "dep-2", "shown": sources[0], "sources": sources}]
     # Removing the source shown makes the other one's version searchable; removing both removes the article.
     (folder / "a.jsonl").unlink()

@@ -55,7 +55,7 @@ Progress = Callable[..., None]
 
 DEFAULT_BATCH = 5000
 DEFAULT_LOCK_TIMEOUT = 180.0
-RECORD_VERSION = 2
+RECORD_VERSION = 3
 # Which version of an article id given by several sources the index shows: the source first in path order
 # (byte order of the absolute paths), and within one file its first record. Stable whatever order the files
 # change in, and the same for a full rebuild.
@@ -122,10 +122,12 @@ class SourceRecord:
     ids: dict[str, str | None]
     # False while a large file is half indexed: ids then lists every article of it that the index holds.
     complete: bool = True
+    # Where in the file each id was read: ":12" (a JSONL line), "[3]" (a JSON list item), "" (the whole file).
+    at: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_stored(cls, path: str, data: dict) -> SourceRecord:
-        """Read a record from its stored form (version 1 records had no hashes)."""
+        """Read a record from its stored form (version 1 records had no hashes, versions 1–2 no places)."""
         ids = list(data.get("ids", []))
         hashes = data.get("hashes") or [None] * len(ids)
         return cls(
@@ -135,6 +137,7 @@ class SourceRecord:
             sha256=data.get("sha256", ""),
             ids=dict(zip(ids, hashes, strict=False)),
             complete=data.get("complete", True),
+            at=dict(zip(ids, data.get("at") or [], strict=False)),
         )
 
     def stored(self) -> dict:
@@ -146,8 +149,13 @@ class SourceRecord:
             "sha256": self.sha256,
             "ids": list(self.ids),
             "hashes": list(self.ids.values()),
+            "at": [self.at.get(aid, "") for aid in self.ids],
             "complete": self.complete,
         }
+
+    def where(self, aid: str) -> str:
+        """Return where this source gives aid: "path:line", "path[item]" or the path."""
+        return self.path + self.at.get(aid, "")
 
 
 ENTITY_CHARS = 2000
@@ -507,7 +515,11 @@ class Indexer:
                 report.unchanged += 1
         report.deleted = sum(1 for aid in baseline if aid not in final)
         report.conflicts = [
-            {"id": aid, "shown": min(paths), "sources": sorted(paths)}
+            {
+                "id": aid,
+                "shown": claims[min(paths)].where(aid),
+                "sources": [claims[p].where(aid) for p in sorted(paths)],
+            }
             for aid, paths in sorted(owners.items())
             if len(paths) > 1
         ][:MAX_NOTES]
@@ -669,6 +681,11 @@ class Indexer:
         first_at: dict[str, str] = {}
         failures = 0
 
+        def places(ids) -> dict[str, str]:
+            # Read this run, else as the record said (an article of a half-indexed file not read again yet).
+            old_at = rec.at if rec else {}
+            return {aid: first_at[aid][len(key) :] if aid in first_at else old_at.get(aid, "") for aid in ids}
+
         def todo():
             # Hashing the parsed article (not its document) spares unchanged articles the costly entity,
             # MinHash and analysis work; what the analysis makes of it is covered by the index version.
@@ -704,7 +721,9 @@ class Indexer:
                     shown[article.id] = key
                     now[article.id] = digest_doc
                     if job.due():
-                        partial = SourceRecord(key, info.st_size, info.st_mtime_ns, digest, dict(now), complete=False)
+                        partial = SourceRecord(
+                            key, info.st_size, info.st_mtime_ns, digest, dict(now), complete=False, at=places(now)
+                        )
                         job.write_record(partial)
                         claim(partial)
                         job.commit()
@@ -719,7 +738,9 @@ class Indexer:
             reason = _reason(exc, key) if isinstance(exc, ParseError) else f"indexer failure: {type(exc).__name__}"
             report.skipped.append({"path": key, "reason": reason})
             if now != old:
-                partial = SourceRecord(key, info.st_size, info.st_mtime_ns, digest, dict(now), complete=False)
+                partial = SourceRecord(
+                    key, info.st_size, info.st_mtime_ns, digest, dict(now), complete=False, at=places(now)
+                )
                 job.write_record(partial)
                 claim(partial)
             job.checkpoint()
@@ -732,7 +753,9 @@ class Indexer:
         _notes(report.skipped, errors, key)
         _notes(report.warnings, warnings, key)
         # A file with articles the indexer failed on stays incomplete: the next run tries them again.
-        final = SourceRecord(key, info.st_size, info.st_mtime_ns, digest, hashes, complete=not failures)
+        final = SourceRecord(
+            key, info.st_size, info.st_mtime_ns, digest, hashes, complete=not failures, at=places(hashes)
+        )
         release(key, [aid for aid in {**old, **now} if aid not in final.ids])
         job.write_record(final)
         claim(final)
@@ -984,8 +1007,9 @@ class _Job:
         for key, doc in self.ops.items():
             if key.startswith("source:") and doc is not None:
                 stored = doc["source"]
-                pairs = [(a, h) for a, h in zip(stored["ids"], stored["hashes"], strict=True) if a not in failed]
-                stored["ids"], stored["hashes"] = [a for a, _ in pairs], [h for _, h in pairs]
+                kept = [k for k, aid in enumerate(stored["ids"]) if aid not in failed]
+                for name in ("ids", "hashes", "at"):
+                    stored[name] = [stored[name][k] for k in kept]
         failed.clear()
 
     def take_failed(self) -> dict[str, str]:
