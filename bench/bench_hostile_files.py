@@ -1,6 +1,6 @@
 """Hostile files (issue 15): time and peak memory of `newsearch index` over each, beside 42 good articles.
 
-Usage: python bench/bench_hostile.py [--rounds N] [--work DIR] [--only NAME…]
+Usage: python bench/bench_hostile_files.py [--rounds N] [--work DIR] [--only NAME…]
 
 Each case adds one hostile file to a folder of 42 good articles already indexed, and runs the real CLI
 in a child process, sampling the resident memory of the job and all its workers together (/proc, every
