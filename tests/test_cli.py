@@ -28,11 +28,13 @@ def test_index_reports_json_then_nothing_changes(run, examples_dir, tmp_path):
     first = run("index", examples_dir, "--index", index, "--json")
     assert first.exit_code == 0
     assert json.loads(first.output) == {
-        "added": 49, "updated": 0, "deleted": 0, "unchanged": 0, "skipped": [], "documents": 49,
+        "added": 49, "updated": 0, "deleted": 0, "unchanged": 0, "skipped": [], "warnings": [], "conflicts": [],
+        "documents": 49,
     }  # fmt: skip
     again = run("index", examples_dir, "--index", index, "--json")
     assert json.loads(again.output) == {
-        "added": 0, "updated": 0, "deleted": 0, "unchanged": 49, "skipped": [], "documents": 49,
+        "added": 0, "updated": 0, "deleted": 0, "unchanged": 49, "skipped": [], "warnings": [], "conflicts": [],
+        "documents": 49,
     }  # fmt: skip
 
 

@@ -90,7 +90,7 @@ def test_second_run_and_touch_change_nothing(tmp_path, corpus, monkeypatch):
         os.utime(p, (later, later))
     reads = []
     real_read = indexer_module.read_bytes
-    monkeypatch.setattr(indexer_module, "read_bytes", lambda p: reads.append(p) or real_read(p))
+    monkeypatch.setattr(indexer_module, "read_bytes", lambda p, *limits: reads.append(p) or real_read(p, *limits))
     touched = index(ix, [corpus])
     assert counts(touched) == (0, 0, 0, 7) and touched.documents == 7
     assert len(reads) == 4  # read and hashed once, not parsed nor rewritten
@@ -181,7 +181,16 @@ def test_cli_json_report(tmp_path, corpus):
     result = CliRunner().invoke(cli, ["index", str(corpus), "--index", str(ix), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data == {"added": 7, "updated": 0, "deleted": 0, "unchanged": 0, "skipped": [], "documents": 7}
+    assert data == {
+        "added": 7,
+        "updated": 0,
+        "deleted": 0,
+        "unchanged": 0,
+        "skipped": [],
+        "warnings": [],
+        "conflicts": [],
+        "documents": 7,
+    }
     result = CliRunner().invoke(cli, ["index", str(corpus), "--index", str(ix), "--json", "--dry-run"])
     assert json.loads(result.output)["unchanged"] == 7
 
@@ -216,14 +225,52 @@ def test_big_file_commits_in_batches_and_the_next_run_resumes(tmp_path, write_fi
     assert state.ok and state.incomplete_sources == 0
 
 
-def test_same_id_twice_in_one_batch_is_indexed_once(tmp_path, write_files):
+def test_same_id_in_two_files_shows_the_first_path_and_reports_the_conflict(tmp_path, write_files):
     folder = write_files({"a.jsonl": jsonl(rec(1), rec(2)), "b.jsonl": jsonl(rec(2, "port"))})
     ix = tmp_path / "ix"
     report = index(ix, [folder])
     assert report.documents == 2
     state = verify(IndexStore(ix))
     assert state.ok, state.problems
-    assert search_ids(ix, "port") == {"dep-2"}  # the later file wins
+    assert search_ids(ix, "port") == set() and search_ids(ix, "marché") == {"dep-1", "dep-2"}  # a.jsonl first
+    sources = [f"{folder / 'a.jsonl'}:2", f"{folder / 'b.jsonl'}:1"]  # which file and line gives it
+    assert report.conflicts == [{"id": "dep-2", "shown": sources[0], "sources": sources}]
+    # Removing the source shown makes the other one's version searchable; removing both removes the article.
+    (folder / "a.jsonl").unlink()
+    report = index(ix, [folder])
+    assert search_ids(ix, "port") == {"dep-2"} and report.documents == 1 and report.conflicts == []
+    assert verify(IndexStore(ix)).ok
+    (folder / "b.jsonl").unlink()
+    report = index(ix, [folder])
+    assert report.documents == 0 and report.deleted == 1 and verify(IndexStore(ix)).ok
+
+
+def test_the_second_source_keeps_the_article_when_the_first_loses_it(tmp_path, write_files):
+    folder = write_files({"a.jsonl": jsonl(rec(1), rec(2)), "b.jsonl": jsonl(rec(2, "port"))})
+    ix = tmp_path / "ix"
+    index(ix, [folder])
+    (folder / "a.jsonl").write_text(jsonl(rec(1)), encoding="utf-8")  # a.jsonl no longer gives dep-2
+    report = index(ix, [folder])
+    assert search_ids(ix, "port") == {"dep-2"} and report.documents == 2 and report.deleted == 0
+    assert verify(IndexStore(ix)).ok
+    # A new file earlier in path order takes the id over; b.jsonl's version comes back when it goes.
+    (folder / "0.jsonl").write_text(jsonl(rec(2, "phare")), encoding="utf-8")
+    index(ix, [folder])
+    assert search_ids(ix, "phare") == {"dep-2"} and search_ids(ix, "port") == set()
+    (folder / "0.jsonl").unlink()
+    index(ix, [folder])
+    assert search_ids(ix, "port") == {"dep-2"} and verify(IndexStore(ix)).ok
+
+
+def test_a_source_outside_the_paths_given_takes_over_an_id(tmp_path, write_files):
+    a = write_files({"x.jsonl": jsonl(rec(2, "phare"))}, folder="a")
+    b = write_files({"y.jsonl": jsonl(rec(2, "port"))}, folder="b")
+    ix = tmp_path / "ix"
+    index(ix, [a, b])
+    assert search_ids(ix, "phare") == {"dep-2"}
+    (a / "x.jsonl").unlink()
+    index(ix, [a])  # b is not among the paths, but its record gives dep-2: it is read again
+    assert search_ids(ix, "port") == {"dep-2"} and verify(IndexStore(ix)).ok
 
 
 # --- full rebuilds and versions -------------------------------------------------------------------
@@ -554,7 +601,7 @@ def test_streamed_file_with_documents_built_by_workers(tmp_path, write_files, mo
 
 
 @pytest.mark.parametrize("batch_size", [1000, 7])
-def test_workers_keep_the_last_version_of_a_repeated_id(tmp_path, write_files, monkeypatch, batch_size):
+def test_workers_keep_the_first_version_of_a_repeated_id(tmp_path, write_files, monkeypatch, batch_size):
     from newsearch import parse
 
     first = [rec(i) for i in range(30)] + [rec(5, "musée")]  # dep-5 again, later in the same file
@@ -564,48 +611,52 @@ def test_workers_keep_the_last_version_of_a_repeated_id(tmp_path, write_files, m
     ix = tmp_path / "ix"
     report = Indexer(IndexStore(ix), batch_size=batch_size, workers=2).run([folder])
     assert report.documents == 31 and report.skipped == []
+    assert [w["reason"] for w in report.warnings] == [
+        "id 'dep-5' already given at " + f"{folder / 'b.jsonl'}:6: not indexed again"
+    ]
     with IndexStore(ix).open().searcher() as searcher:
         bodies = {
             aid: [searcher.stored_fields(n)["body"] for n in searcher.document_numbers(id=aid)]
             for aid in ("dep-5", "dep-7", "dep-40")
         }
-    # One copy of each: the later in the file, and the later file (b.jsonl, where dep-7 is a marché again).
+    # One copy of each: the first in the file, and the first file (a.json, where dep-7 is an hôpital).
     assert bodies == {
-        "dep-5": ["Le musée numéro 5 ouvre ses portes ce matin."],
-        "dep-7": ["Le marché numéro 7 ouvre ses portes ce matin."],
+        "dep-5": ["Le marché numéro 5 ouvre ses portes ce matin."],
+        "dep-7": ["Le hôpital numéro 7 ouvre ses portes ce matin."],
         "dep-40": ["Le récolte numéro 40 ouvre ses portes ce matin."],
     }
-    assert search_ids(ix, "hôpital") == set() and search_ids(ix, "musée") == {"dep-5"}
+    assert search_ids(ix, "hôpital") == {"dep-7"} and search_ids(ix, "musée") == set()
     assert verify(IndexStore(ix)).ok
 
 
-def test_a_failing_worker_stops_the_run_and_loses_nothing_committed(tmp_path, write_files, monkeypatch):
+def test_an_article_a_worker_cannot_build_costs_that_article_alone(tmp_path, write_files, monkeypatch):
     from newsearch import parse
 
     folder = write_files({"a.jsonl": jsonl(*(rec(i) for i in range(20)))})
     ix = tmp_path / "ix"
     index(ix, [folder])
-    before = search_ids(ix, "marché")
-    assert before
     (folder / "a.jsonl").write_text(jsonl(*(rec(i, "musée") for i in range(40))), encoding="utf-8")
     build = indexer_module.article_document
 
     def flaky(article):
-        if article.id == "dep-33":
-            raise ValueError("no document for dep-33")
+        if article.id in ("dep-3", "dep-33"):
+            raise ValueError(f"no document for {article.id}")
         return build(article)
 
     monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
     monkeypatch.setattr(indexer_module, "POOL_MIN_ARTICLES", 10)
     monkeypatch.setattr(indexer_module, "article_document", flaky)
-    with pytest.raises(ValueError, match="no document for dep-33"):
-        Indexer(IndexStore(ix), workers=2).run([folder])
-    assert search_ids(ix, "marché") == before and search_ids(ix, "musée") == set()
+    report = Indexer(IndexStore(ix), workers=2, batch_size=15).run([folder])
+    assert sorted(s["path"] for s in report.skipped) == [f"{folder / 'a.jsonl'}:{n}" for n in (34, 4)]
+    assert {s["reason"] for s in report.skipped} == {
+        "indexer failure: ValueError: no document for dep-3",
+        "indexer failure: ValueError: no document for dep-33",
+    }
+    assert report.documents == 38 and search_ids(ix, "marché") == set()
+    assert verify(IndexStore(ix)).ok  # no record names the two articles, and their old versions are gone
     monkeypatch.setattr(indexer_module, "article_document", build)
     report = Indexer(IndexStore(ix), workers=2).run([folder])
-    assert counts(report) == (20, 20, 0, 0) and report.documents == 40
-    assert search_ids(ix, "musée") and search_ids(ix, "marché") == set()
-    assert verify(IndexStore(ix)).ok  # the failed run's segment files are gone
+    assert report.added == 2 and report.documents == 40 and verify(IndexStore(ix)).ok
 
 
 def test_a_worker_that_dies_stops_the_run_with_a_clear_error(tmp_path, write_files, monkeypatch):
@@ -637,8 +688,8 @@ def test_a_file_unreadable_midway_keeps_what_the_workers_built(tmp_path, write_f
     folder = write_files({"flux.jsonl": jsonl(*(rec(i) for i in range(60)))})
     real = indexer_module.iter_jsonl
 
-    def failing(path, errors):
-        for n, article in enumerate(real(path, errors)):
+    def failing(path, errors, *args):
+        for n, article in enumerate(real(path, errors, *args)):
             if n == 40:
                 raise ParseError(f"{path}: cannot read: Input/output error")
             yield article
@@ -707,10 +758,10 @@ def test_streamed_file_skips_a_line_the_parser_fails_on_and_keeps_its_articles_w
     monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
     original = parse.article_from_record
 
-    def buggy(record, path, where):
+    def buggy(record, path, where, *args):
         if record.get("id") == "dep-2":
             raise KeyError("oops")
-        return original(record, path, where)
+        return original(record, path, where, *args)
 
     monkeypatch.setattr(parse, "article_from_record", buggy)
     folder = write_files({"flux.jsonl": jsonl(rec(1), rec(2), rec(3))})

@@ -57,6 +57,13 @@ class SegmentBuilders:
         self._chunk: list = []
         self._chunk_worker: int | None = None
         self._broken = False
+        # Articles a worker could not build: id → why. They are not in its segment.
+        self.failed: dict[str, str] = {}
+
+    @property
+    def broken(self) -> bool:
+        """Tell whether a worker failed or vanished (its segment is then lost)."""
+        return self._broken
 
     def send(self, article) -> None:
         """Have a worker build article into its segment."""
@@ -150,6 +157,7 @@ class SegmentBuilders:
             raise value
         if kind == "built":
             self._waiting[k] -= 1
+            self.failed.update(value)
         return kind, value
 
 
@@ -194,13 +202,20 @@ def _serve(conn, gen_dir: str, build: Callable, limitmb: int, parent: int) -> No
                     # Opened only now, after the commit that asked for the last segment: a commit deletes
                     # the files of any segment its table of contents does not name.
                     writer = IndexWriter(open_whoosh(Path(gen_dir)), _lk=False, limitmb=limitmb)
+                failed = []
                 for article in message[1]:
-                    doc = build(article)
+                    try:
+                        doc = build(article)
+                    except ImportError:
+                        raise  # the install is broken: every article would fail
+                    except Exception as exc:  # a bug on one article costs that article, not the run
+                        failed.append((article.id, f"{type(exc).__name__}: {exc}"))
+                        continue
                     if article.id in latest:
                         replaced.append(latest[article.id])
                     latest[article.id] = writer.docnum
                     writer.add_document(**doc)
-                conn.send(("built", len(message[1])))
+                conn.send(("built", failed))
             elif message[0] == "finish":
                 segment = None
                 if writer is not None:

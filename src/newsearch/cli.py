@@ -8,7 +8,7 @@ Exit codes, for scripts:
   3  no usable index (missing, damaged, or built by another version)
   4  index: some files or records were skipped (the rest was indexed)
   5  index: another job holds the lock (after --lock-timeout)
-  6  newsearch's installation is incomplete (a package or data file is missing)
+  6  newsearch's installation is incomplete: a package or a data file is missing or broken; nothing was changed
 """
 
 from __future__ import annotations
@@ -23,22 +23,23 @@ from click.core import ParameterSource
 
 from . import __version__
 from .errors import (
+    DependencyError,
     IndexDamagedError,
     IndexLockedError,
     IndexMissingError,
-    InstallError,
     NewsearchError,
     QueryError,
     SchemaVersionError,
     ServeError,
 )
+from .parse import DEFAULT_LIMITS, MB
 
 EXIT_NO_HIT = 1
 EXIT_USAGE = 2
 EXIT_INDEX = 3
 EXIT_SKIPPED = 4
 EXIT_LOCKED = 5
-EXIT_INSTALL = 6
+EXIT_ENVIRONMENT = 6
 
 
 class DomainError(click.ClickException):
@@ -52,8 +53,8 @@ class DomainError(click.ClickException):
             self.exit_code = EXIT_LOCKED
         elif isinstance(error, (QueryError, ServeError)):
             self.exit_code = EXIT_USAGE
-        elif isinstance(error, InstallError):
-            self.exit_code = EXIT_INSTALL
+        elif isinstance(error, DependencyError):
+            self.exit_code = EXIT_ENVIRONMENT
         else:
             self.exit_code = 1
 
@@ -96,6 +97,14 @@ def cli():
 # --- index -------------------------------------------------------------------------------------
 
 
+def _megabytes(name: str, limit: str, help: str):
+    """Return a click option giving one of the parse limits in MB, its default from DEFAULT_LIMITS."""
+    default = getattr(DEFAULT_LIMITS, limit) / MB
+    return click.option(
+        name, type=click.FloatRange(min=0, min_open=True), default=default, show_default=True, help=help
+    )
+
+
 @cli.command("index")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @index_option
@@ -105,14 +114,51 @@ def cli():
 @click.option("--lock-timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for another job.")
 @click.option("--batch-size", type=click.IntRange(1), default=5000, show_default=True, help="Documents per commit.")
 @click.option("--watch", is_flag=True, help="Keep running: index new or changed files as they appear (Ctrl-C stops).")
-def index_command(paths, index_dir, full, dry_run, as_json, lock_timeout, batch_size, watch):
+@click.option(
+    "--follow-symlinks", is_flag=True, help="Read symlinks that lead outside the paths given (skipped otherwise)."
+)
+@_megabytes("--max-file-mb", "file_bytes", "Largest file read whole, once decompressed (all but big JSONL files).")
+@_megabytes("--max-stream-mb", "stream_bytes", "Largest JSONL file read line by line, once decompressed.")
+@_megabytes("--max-record-mb", "record_bytes", "Longest JSONL line; longer ones are skipped.")
+@_megabytes(
+    "--max-field-mb", "field_chars", "Longest body or summary (millions of characters); cut there, with a warning."
+)
+@_megabytes("--max-html-mb", "html_bytes", "Largest HTML page parsed; a bigger one is cut there, with a warning.")
+@click.option(
+    "--max-tags", type=click.IntRange(0), default=DEFAULT_LIMITS.tags, show_default=True, help="Tags kept per article."
+)
+@click.option(
+    "--max-tag-chars", type=click.IntRange(1), default=DEFAULT_LIMITS.tag_chars, show_default=True,
+    help="Longest tag; longer ones are dropped.",
+)  # fmt: skip
+def index_command(
+    paths, index_dir, full, dry_run, as_json, lock_timeout, batch_size, watch, follow_symlinks,
+    max_file_mb, max_stream_mb, max_record_mb, max_field_mb, max_html_mb, max_tags, max_tag_chars,
+):  # fmt: skip
     """Index article files and folders (.txt, .html, .json, .jsonl, .jsonl.gz), incrementally."""
     from .indexer import Indexer
+    from .parse import Limits
     from .store import IndexStore
 
     show_bar = sys.stderr.isatty() and not as_json and not watch
     bar = _ProgressBar() if show_bar else None
-    indexer = Indexer(IndexStore(index_dir), progress=bar, batch_size=batch_size, lock_timeout=lock_timeout)
+    limits = Limits(
+        file_bytes=int(max_file_mb * MB),
+        stream_bytes=int(max_stream_mb * MB),
+        record_bytes=int(max_record_mb * MB),
+        field_chars=int(max_field_mb * MB),
+        html_bytes=int(max_html_mb * MB),
+        tags=max_tags,
+        tag_chars=max_tag_chars,
+    )
+    indexer = Indexer(
+        IndexStore(index_dir),
+        progress=bar,
+        batch_size=batch_size,
+        lock_timeout=lock_timeout,
+        limits=limits,
+        follow_symlinks=follow_symlinks,
+    )
     if watch:
         if dry_run or full:
             raise click.UsageError("--watch cannot be combined with --dry-run or --full")
@@ -128,11 +174,21 @@ def index_command(paths, index_dir, full, dry_run, as_json, lock_timeout, batch_
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
-        for item in report.skipped:
-            click.echo(f"skipped {item['path']}: {item['reason']}", err=True)
+        _echo_notes(report)
         click.echo(report.summary())
     if report.skipped:
         sys.exit(EXIT_SKIPPED)
+
+
+def _echo_notes(report) -> None:
+    """Print a run's skips, warnings and id conflicts on stderr, one line each."""
+    for item in report.skipped:
+        click.echo(f"skipped {item['path']}: {item['reason']}", err=True)
+    for item in report.warnings:
+        click.echo(f"warning {item['path']}: {item['reason']}", err=True)
+    for item in report.conflicts:
+        others = ", ".join(p for p in item["sources"] if p != item["shown"])
+        click.echo(f"conflict: id {item['id']} is also given by {others}; shown from {item['shown']}", err=True)
 
 
 class _ProgressBar:
@@ -164,8 +220,7 @@ def _watch(indexer, paths, as_json):
         if as_json:
             click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
         elif report.changed or report.skipped or watcher.runs == 1:
-            for item in report.skipped:
-                click.echo(f"skipped {item['path']}: {item['reason']}", err=True)
+            _echo_notes(report)
             click.echo(report.summary())
         sys.stdout.flush()
 

@@ -8,9 +8,9 @@ indexing job recomputes it after its last commit and writes `clusters.json` into
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
+from .dates import utc_iso
 from .dedup import cluster
 from .schema import ARTICLE
 from .store import write_atomic
@@ -34,7 +34,8 @@ def build_clusters(ix) -> dict[str, list[str]]:
                 continue
             article_id = ids[docnum] if ids is not None else searcher.stored_fields(docnum)["id"]
             stamp = stamps[docnum] if stamps is not None else 0
-            when = datetime.fromtimestamp(stamp, timezone.utc).isoformat() if 0 < stamp < 2**40 else ""
+            # An index written before dates were bounded may hold any stamp: one must not stop every run.
+            when = utc_iso(stamp) if stamp else ""
             items.append((article_id, when, signature))
     groups: dict[str, list[str]] = {}
     for article_id, representative in cluster(items).items():

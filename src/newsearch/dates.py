@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from .errors import QueryError
 
@@ -56,27 +56,55 @@ def parse_french_date(text: str) -> datetime | None:
     for match in FRENCH_DATE_RE.finditer(text):
         day, month_name, year, hour, minute = match.groups()
         try:
-            return datetime(int(year), MONTHS[month_name.lower()], int(day), int(hour or 0), int(minute or 0))
+            moment = datetime(int(year), MONTHS[month_name.lower()], int(day), int(hour or 0), int(minute or 0))
         except ValueError:
             continue
+        if placeable(moment):
+            return moment
     return None
+
+
+# Years an article can be placed in. Outside them a date is a typo or a placeholder ("9999-12-31"), and
+# arithmetic on it (UTC conversion, epoch seconds, day distances) can overflow Python's datetime range.
+MIN_YEAR = 1800
+MAX_YEAR = 2200
+# Real UTC offsets lie within ±14 h; fromisoformat accepts up to ±24 h.
+MAX_OFFSET = timedelta(hours=14)
+
+
+def placeable(moment: datetime) -> bool:
+    """Tell whether a datetime lies within the years and offsets an article date can have."""
+    offset = moment.utcoffset()
+    if offset is not None and abs(offset) > MAX_OFFSET:
+        return False
+    return MIN_YEAR <= moment.year <= MAX_YEAR
 
 
 def parse_iso(value: str) -> datetime | None:
     """Return a datetime for an ISO 8601 date or date-time string (with or without offset), or None."""
+    # None too for a date that cannot be placed (see placeable), so that no later arithmetic can fail on it.
     value = (value or "").strip()
     if not value:
         return None
     if value.endswith("Z"):
         value = value[:-1] + "+00:00"
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
-        pass
+        try:
+            moment = datetime.combine(date.fromisoformat(value[:10]), datetime.min.time())
+        except ValueError:
+            return None
+    return moment if placeable(moment) else None
+
+
+def utc_iso(stamp: int) -> str:
+    """Return the ISO string of epoch seconds, '' when they lie outside the placeable years."""
     try:
-        return datetime.combine(date.fromisoformat(value[:10]), datetime.min.time())
-    except ValueError:
-        return None
+        moment = datetime.fromtimestamp(stamp, timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return ""
+    return moment.isoformat() if placeable(moment) else ""
 
 
 def to_utc_timestamp(moment: datetime) -> int:

@@ -51,8 +51,8 @@ class WorkerError(NewsearchError):
     status = 500
 
 
-class InstallError(NewsearchError):
-    """newsearch's own installation is incomplete: a package or a data file it needs is missing."""
+class DependencyError(NewsearchError):
+    """newsearch's installation is incomplete: a package, or a data file of one (its own UI files included), is missing or broken."""
 
     status = 500
 

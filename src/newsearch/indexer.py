@@ -8,11 +8,13 @@ index), so a job killed at any moment leaves a consistent index, and the next ru
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import json
 import multiprocessing
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -28,7 +30,24 @@ from .dates import day_ordinal, parse_iso, to_utc_timestamp
 from .dedup import minhash, pack
 from .entities import extract_entities
 from .errors import IndexDamagedError, IndexLockedError, NewsearchError, ParseError
-from .parse import Article, file_digest, iter_jsonl, parse_bytes, read_bytes, streamable, supported, tag_key
+from .parse import (
+    DEFAULT_LIMITS,
+    HTML_SUFFIXES,
+    MAX_NOTES,
+    Article,
+    Limits,
+    Notes,
+    environment_error,
+    file_digest,
+    file_kind,
+    iter_jsonl,
+    parse_bytes,
+    probe_html,
+    read_bytes,
+    streamable,
+    supported,
+    tag_key,
+)
 from .schema import ARTICLE, ENTITY_FIELDS, INDEX_VERSION, SEARCH_FIELDS, SOURCE, Analysed, build_schema
 from .store import IndexStore, IndexWriter, open_whoosh, write_error
 
@@ -36,7 +55,11 @@ Progress = Callable[..., None]
 
 DEFAULT_BATCH = 5000
 DEFAULT_LOCK_TIMEOUT = 180.0
-RECORD_VERSION = 2
+RECORD_VERSION = 3
+# Which version of an article id given by several sources the index shows: the source first in path order
+# (byte order of the absolute paths), and within one file its first record. Stable whatever order the files
+# change in, and the same for a full rebuild.
+SOURCE_RULE = "first path in sorted order, then first line"
 
 
 def _count(n: int, noun: str) -> str:
@@ -53,6 +76,10 @@ class IndexReport:
     deleted: int = 0
     unchanged: int = 0
     skipped: list[dict] = field(default_factory=list)
+    # What was read differently from the file (a date left out, a body cut, bad bytes replaced).
+    warnings: list[dict] = field(default_factory=list)
+    # Article ids given by several sources: {"id", "shown", "sources"} (SOURCE_RULE).
+    conflicts: list[dict] = field(default_factory=list)
     documents: int = 0
     files: int = 0
     dry_run: bool = False
@@ -73,6 +100,8 @@ class IndexReport:
             "deleted": self.deleted,
             "unchanged": self.unchanged,
             "skipped": self.skipped,
+            "warnings": self.warnings,
+            "conflicts": self.conflicts,
             "documents": self.documents,
         }
 
@@ -81,7 +110,8 @@ class IndexReport:
         verb = "would index" if self.dry_run else "indexed"
         return (
             f"{verb} {_count(self.files, 'file')}: added {self.added}, updated {self.updated}, "
-            f"deleted {self.deleted}, unchanged {self.unchanged}, skipped {len(self.skipped)}; "
+            f"deleted {self.deleted}, unchanged {self.unchanged}, skipped {len(self.skipped)}, "
+            f"warnings {len(self.warnings)}, conflicts {len(self.conflicts)}; "
             f"{_count(self.documents, 'document')} in the index ({self.seconds:.1f} s)"
         )
 
@@ -97,10 +127,12 @@ class SourceRecord:
     ids: dict[str, str | None]
     # False while a large file is half indexed: ids then lists every article of it that the index holds.
     complete: bool = True
+    # Where in the file each id was read: ":12" (a JSONL line), "[3]" (a JSON list item), "" (the whole file).
+    at: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_stored(cls, path: str, data: dict) -> SourceRecord:
-        """Read a record from its stored form (version 1 records had no hashes)."""
+        """Read a record from its stored form (version 1 records had no hashes, versions 1–2 no places)."""
         ids = list(data.get("ids", []))
         hashes = data.get("hashes") or [None] * len(ids)
         return cls(
@@ -110,6 +142,7 @@ class SourceRecord:
             sha256=data.get("sha256", ""),
             ids=dict(zip(ids, hashes, strict=False)),
             complete=data.get("complete", True),
+            at=dict(zip(ids, data.get("at") or [], strict=False)),
         )
 
     def stored(self) -> dict:
@@ -121,8 +154,13 @@ class SourceRecord:
             "sha256": self.sha256,
             "ids": list(self.ids),
             "hashes": list(self.ids.values()),
+            "at": [self.at.get(aid, "") for aid in self.ids],
             "complete": self.complete,
         }
+
+    def where(self, aid: str) -> str:
+        """Return where this source gives aid: "path:line", "path[item]" or the path."""
+        return self.path + self.at.get(aid, "")
 
 
 ENTITY_CHARS = 2000
@@ -238,33 +276,93 @@ def read_records(searcher) -> dict[str, SourceRecord]:
     }
 
 
-def walk(paths: Iterable) -> tuple[list[Path], list[dict], list[Path]]:
-    """Return the supported files under paths (sorted), the explicitly named ones we cannot read, and the roots."""
-    files, skipped, roots = [], [], []
-    seen = set()
+@dataclass
+class Walk:
+    """What a walk of the paths found: files to read, what was skipped and why, and what must not be deleted."""
+
+    files: list[Path] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+    roots: list[Path] = field(default_factory=list)
+    # Files and folders seen but not read (permissions, I/O errors, odd files): their articles stay.
+    kept: list[Path] = field(default_factory=list)
+
+    def skip(self, path, reason: str, keep: bool = True) -> None:
+        """Report path as skipped; unless keep is False, the articles it gave stay in the index."""
+        self.skipped.append({"path": str(path), "reason": reason})
+        if keep:
+            self.kept.append(Path(path))
+
+
+def walk(paths: Iterable, follow_symlinks: bool = False) -> Walk:
+    """Find the supported regular files under paths (sorted); name every file or folder that is not read."""
+    # Devices, FIFOs and sockets are skipped, symlinks leading outside the paths too (unless follow_symlinks), each
+    # folder is walked once (symlink loops), and a folder that cannot be listed is reported, not ignored.
+    found = Walk()
+    seen: set[tuple[int, int]] = set()  # (device, inode) of every file and folder taken
+    real_roots = []
     for raw in paths:
         path = Path(raw).absolute()
-        if path.is_dir():
-            roots.append(path)
-            for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in sorted(filenames):
-                    candidate = Path(dirpath, name)
-                    if not name.startswith(".") and supported(candidate) and candidate not in seen:
-                        seen.add(candidate)
-                        files.append(candidate)
-        elif path.is_file():
-            roots.append(path)
-            if not supported(path):
-                skipped.append(
-                    {"path": str(raw), "reason": "unsupported file type (expected .txt, .html, .htm, .json, .jsonl)"}
-                )
-            elif path not in seen:
-                seen.add(path)
-                files.append(path)
+        if path.exists():
+            found.roots.append(path)
+            real_roots.append(Path(os.path.realpath(path)))
         else:
-            skipped.append({"path": str(raw), "reason": "no such file or directory"})
-    return files, skipped, roots
+            found.skip(raw, "no such file or directory", keep=False)
+
+    def inside(target: str) -> bool:
+        real = Path(target)
+        return any(real == root or root in real.parents for root in real_roots)
+
+    def visit(path: Path, named: bool) -> None:
+        try:
+            info = path.stat()
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                found.skip(path, "broken symlink (its target is gone)", keep=False)
+            elif named or supported(path):
+                found.skip(path, f"cannot read: {exc.strerror}")
+            return
+        if stat.S_ISDIR(info.st_mode):
+            if (info.st_dev, info.st_ino) in seen:
+                if not named:  # a path given twice, or inside another one given, is no odd file
+                    found.skip(path, "folder already walked (a symlink loop or a second link to it)", keep=False)
+                return
+            seen.add((info.st_dev, info.st_ino))
+            try:
+                with os.scandir(path) as entries:
+                    names = sorted(e.name for e in entries)
+            except OSError as exc:
+                found.skip(path, f"cannot read folder: {exc.strerror} (its files keep their articles)")
+                return
+            for name in names:
+                if not name.startswith("."):
+                    step(path / name)
+            return
+        if not (named or supported(path)):
+            return
+        if not supported(path):
+            found.skip(path, "unsupported file type (expected .txt, .html, .htm, .json, .jsonl)", keep=False)
+        elif not stat.S_ISREG(info.st_mode):
+            found.skip(path, f"not a regular file ({file_kind(info.st_mode)})")
+        elif (info.st_dev, info.st_ino) in seen:
+            if not named:
+                found.skip(path, "same file as another path already taken (a link to it)", keep=False)
+        else:
+            seen.add((info.st_dev, info.st_ino))
+            found.files.append(path)
+
+    def step(path: Path) -> None:
+        if path.is_symlink() and not follow_symlinks:
+            target = os.path.realpath(path)
+            if not inside(target):
+                if path.is_dir() or supported(path):
+                    reason = f"symlink to {target}, outside the paths given (--follow-symlinks reads it)"
+                    found.skip(path, reason, keep=False)
+                return
+        visit(path, named=False)
+
+    for path in found.roots:
+        visit(path, named=True)
+    return found
 
 
 def _under(path: str, roots: list[Path]) -> bool:
@@ -283,8 +381,12 @@ class Indexer:
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         limitmb: int = 256,
         workers: int | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        follow_symlinks: bool = False,
     ):
         self.store = store
+        self.limits = limits
+        self.follow_symlinks = follow_symlinks
         # As many workers as cores: this process mostly waits for them, and writes between their chunks.
         self.workers = (os.cpu_count() or 1) if workers is None else workers
         self.progress = progress or (lambda *args, **kwargs: None)
@@ -304,7 +406,13 @@ class Indexer:
                 if self.store.exists() and (report.changed or not (self.store.current_dir() / CLUSTERS_FILE).exists()):
                     self.progress("clusters")
                     gen_dir = self.store.current_dir()
-                    save_clusters(gen_dir, build_clusters(self.store.open()))
+                    try:
+                        save_clusters(gen_dir, build_clusters(self.store.open()))
+                    except OSError:
+                        raise  # the index directory itself cannot be written: the caller reports it
+                    except Exception as exc:  # the articles are committed: a clustering bug must not stop every run
+                        reason = f"wire-copy clusters not updated ({type(exc).__name__}: {exc})"
+                        report.warnings.append({"path": str(gen_dir), "reason": reason})
         report.seconds = time.monotonic() - started
         return report
 
@@ -357,14 +465,20 @@ class Indexer:
                 records = read_records(searcher)
         except Exception:  # an old or damaged index being rebuilt: count everything as added
             return {}
-        return {aid: h for rec in records.values() for aid, h in rec.ids.items()}
+        return shown_hashes(records)
 
     # -- the run -----------------------------------------------------------------------------
 
     def _run(self, paths, full: bool, dry_run: bool) -> IndexReport:
         report = IndexReport(dry_run=dry_run)
-        files, report.skipped, roots = walk(paths)
-        report.files = len(files)
+        found = walk(paths, self.follow_symlinks)
+        report.skipped = list(found.skipped)
+        report.files = len(found.files)
+        # Before anything is written, even a new generation: a broken install must stop the run, not skip
+        # every file. Every HTML file will be read when there are no records to compare it with.
+        fresh = full or not self.store.exists()
+        if fresh:
+            check_environment(html=any(_is_html(p) for p in found.files))
         gen_dir, ix, switch_at_end = self._target(full, dry_run, report)
         records: dict[str, SourceRecord] = {}
         known: set[str] = set()
@@ -379,14 +493,12 @@ class Indexer:
                     f"the index in {gen_dir} cannot be read ({type(exc).__name__}: {exc}); "
                     "check it with `newsearch verify`, rebuild it with `newsearch index --full PATH…`"
                 ) from None
-        baseline = (
-            self._baseline(full)
-            if (full or ix is None)
-            else {aid: h for r in records.values() for aid, h in r.ids.items()}
-        )
+        if not fresh:
+            check_environment(html=any(_needs_reading(p, records.get(str(p))) for p in found.files if _is_html(p)))
+        baseline = self._baseline(full) if (full or ix is None) else shown_hashes(records)
         job = _Job(self, ix, dry_run, known, gen_dir)
         try:
-            claims = self._update(job, files, roots, records, full, report)
+            claims, owners = self._update(job, found, records, full, report)
             job.commit()
             if switch_at_end:
                 self.store.switch_to(gen_dir)
@@ -398,7 +510,7 @@ class Indexer:
             job.cancel()
             raise
         report.commits = job.commits
-        final = {aid: h for rec in claims.values() for aid, h in rec.ids.items()}
+        final = shown_hashes(claims)
         for aid, h in final.items():
             if aid not in baseline:
                 report.added += 1
@@ -407,6 +519,15 @@ class Indexer:
             else:
                 report.unchanged += 1
         report.deleted = sum(1 for aid in baseline if aid not in final)
+        report.conflicts = [
+            {
+                "id": aid,
+                "shown": claims[min(paths)].where(aid),
+                "sources": [claims[p].where(aid) for p in sorted(paths)],
+            }
+            for aid, paths in sorted(owners.items())
+            if len(paths) > 1
+        ][:MAX_NOTES]
         if ix is None or dry_run:
             report.documents = len(final)
         else:
@@ -414,13 +535,18 @@ class Indexer:
                 report.documents = article_count(searcher)
         return report
 
-    def _update(self, job, files, roots, records, full, report) -> dict[str, SourceRecord]:
-        """Write what changed; return the records as they now stand."""
+    def _update(self, job, found: Walk, records, full, report) -> tuple[dict[str, SourceRecord], dict[str, set]]:
+        """Write what changed; return the records as they now stand, and the paths that give each article id."""
+        # An id given by several sources is shown from the first of them in path order (and, within a file, from its
+        # first line): SOURCE_RULE. Every source's record names the id, so that when the one shown goes away, the next
+        # in line is read again and shown instead.
         claims = dict(records)
         owners: dict[str, set[str]] = {}
         for path, rec in claims.items():
             for aid in rec.ids:
                 owners.setdefault(aid, set()).add(path)
+        shown = {aid: min(paths) for aid, paths in owners.items()}  # whose version of an id the index holds
+        redo: set[str] = set()  # sources that lost an article to another's removal: read again this run
 
         def claim(rec: SourceRecord) -> None:
             old = claims.get(rec.path)
@@ -430,113 +556,282 @@ class Indexer:
                 owners.setdefault(aid, set()).add(rec.path)
             claims[rec.path] = rec
 
-        written: set[str] = set()
-        for i, path in enumerate(files):
-            key = str(path)
-            self.progress("file", path=key, done=i, total=len(files))
-            rec = claims.get(key)
-            try:
-                stat = path.stat()
-            except OSError as exc:
-                report.skipped.append({"path": key, "reason": f"cannot read: {exc.strerror}"})
-                continue
-            if rec and rec.complete and rec.size == stat.st_size and rec.mtime == stat.st_mtime_ns:
-                continue
-            big = streamable(path)
-            try:
-                if big:
-                    data, digest = None, file_digest(path)
-                else:
-                    data = read_bytes(path)
-                    digest = hashlib.sha256(data).hexdigest()
-            except ParseError as exc:
-                report.skipped.append({"path": key, "reason": _reason(exc, key)})
-                continue
-            if rec and rec.complete and rec.sha256 == digest:
-                # Touched, not changed: remember the new mtime so that the next run need not read it again.
-                job.write_record(replace(rec, size=stat.st_size, mtime=stat.st_mtime_ns))
-                claim(replace(rec, size=stat.st_size, mtime=stat.st_mtime_ns))
-                job.checkpoint()
-                continue
-            errors: list[tuple[str, str]] = []
-            if big:
-                articles = iter_jsonl(path, errors)
-            else:
-                try:
-                    parsed = parse_bytes(data, key)
-                except ParseError as exc:
-                    report.skipped.append({"path": key, "reason": _reason(exc, key)})
-                    continue
-                except Exception as exc:  # a parser bug must not cost the batch: skip and say why
-                    report.skipped.append({"path": key, "reason": f"parser failure: {type(exc).__name__}: {exc}"})
-                    continue
-                articles, errors = iter(parsed.articles), parsed.errors
-                del data
-            old = rec.ids if rec else {}
-            now = dict(old)  # what the index holds of this file, kept true at every commit
-            hashes: dict[str, str] = {}  # every article of the file: id -> hash (a repeated id: the last one wins)
-
-            def todo(articles=articles, old=old, hashes=hashes):
-                # Hashing the parsed article (not its document) spares unchanged articles the costly entity,
-                # MinHash and analysis work; what the analysis makes of it is covered by the index version.
-                for article in articles:
-                    digest_doc = document_hash(article.to_dict())
-                    hashes.pop(article.id, None)
-                    hashes[article.id] = digest_doc
-                    if old.get(article.id) != digest_doc or article.id in written:
-                        yield article, digest_doc
-
-            try:
-                # Enough articles to keep worker processes busy: they build documents and segments while this
-                # process reads on.
-                ahead, pairs = _peek(todo(), POOL_MIN_ARTICLES)
-                with job.building(ahead >= POOL_MIN_ARTICLES):
-                    for article, digest_doc in pairs:
-                        job.write_article(article)
-                        written.add(article.id)
-                        now[article.id] = digest_doc
-                        if job.due():
-                            partial = SourceRecord(
-                                key, stat.st_size, stat.st_mtime_ns, digest, dict(now), complete=False
-                            )
-                            job.write_record(partial)
-                            claim(partial)
-                            job.commit()
-            except ParseError as exc:
-                # Only a streamed file fails this late (unreadable midway, or no readable line): skip it and say
-                # why, with a record of what of it was written, so the index stays consistent and a rerun resumes.
-                report.skipped.append({"path": key, "reason": _reason(exc, key)})
-                if now != old:
-                    partial = SourceRecord(key, stat.st_size, stat.st_mtime_ns, digest, dict(now), complete=False)
-                    job.write_record(partial)
-                    claim(partial)
-                job.checkpoint()
-                continue
-            for where, reason in errors:
-                report.skipped.append({"path": where, "reason": reason})
-            final = SourceRecord(key, stat.st_size, stat.st_mtime_ns, digest, hashes)
-            gone = [aid for aid in now if aid not in final.ids]
-            job.write_record(final)
-            claim(final)
-            for aid in gone:
-                if not owners.get(aid):
+        def release(path: str, aids) -> None:
+            """Drop path's claim on aids: an article path showed is deleted, its other sources are read again."""
+            lost: dict[str, set[str]] = {}
+            for aid in aids:
+                paths = owners.get(aid, set())
+                paths.discard(path)
+                if shown.get(aid) == path or not paths:
                     job.delete_article(aid)
-            job.checkpoint()
-        self.progress("file", path="", done=len(files), total=len(files))
-        # Files that vanished from the folders given (from anywhere, for a full rebuild): their articles go too.
-        present = {str(p) for p in files}
+                    shown.pop(aid, None)
+                    for other in paths:
+                        lost.setdefault(other, set()).add(aid)
+            # Their records no longer name it (true at every commit); incomplete, they are parsed again.
+            for other, aids_lost in sorted(lost.items()):
+                rec = claims[other]
+                ids = {aid: h for aid, h in rec.ids.items() if aid not in aids_lost}
+                fixed = replace(rec, ids=ids, complete=False)
+                job.write_record(fixed)
+                claim(fixed)
+                redo.add(other)
+
+        kept = found.kept
+        present = {str(p) for p in found.files}
+        # Files known to be gone first (from anywhere, for a full rebuild), so that an id they showed is shown
+        # from its next source when that source is read below. Unreadable ones are not gone: they keep theirs.
         for key in sorted(claims):
-            if key in present or not (full or _under(key, roots)):
+            if key in present or _under(key, kept) or not (full or _under(key, found.roots)):
                 continue
             rec = claims.pop(key)
-            for aid in rec.ids:
-                owners.get(aid, set()).discard(key)
-            for aid in rec.ids:
-                if not owners.get(aid):
-                    job.delete_article(aid)
+            release(key, rec.ids)
             job.delete_record(key)
             job.checkpoint()
-        return claims
+        queue = list(found.files)
+        for i, path in enumerate(queue):
+            self.progress("file", path=str(path), done=i, total=len(queue))
+            self._index_file(job, path, claims, owners, shown, claim, release, report)
+            redo.discard(str(path))
+        # Sources outside the paths given that lost an article their record still gives: read them too.
+        for key in sorted(redo):
+            if Path(key).is_file():
+                self._index_file(job, Path(key), claims, owners, shown, claim, release, report)
+        unread = {key for key in present if key not in claims}
+        if full and (unread or kept):
+            # What a rebuild could not read (a file or folder skipped whole, having no record yet) keeps its
+            # articles, as a plain run would.
+            self._carry_over(job, lambda path: path in unread or _under(path, kept), claims, shown, claim, report)
+        self.progress("file", path="", done=len(queue), total=len(queue))
+        return claims, owners
+
+    def _carry_over(self, job, wanted: Callable[[str], bool], claims, shown, claim, report) -> None:
+        """For a full rebuild: copy from the live index the records and articles of sources that cannot be read."""
+        # Without this a rebuild would drop the articles of an unreadable folder when it is switched in.
+        if not self.store.exists() or self.store.current_dir() == job.gen_dir:
+            return
+        try:
+            searcher = self.store.open(check_version=False).searcher()
+            records = read_records(searcher)
+        except Exception as exc:  # Whoosh reports damage as assorted raw exceptions
+            reason = f"the live index cannot be read ({type(exc).__name__}): the files not read lose their articles"
+            report.warnings.append({"path": str(self.store.root), "reason": reason})
+            return
+        with searcher:
+            for path, rec in sorted(records.items()):
+                if path in claims or not wanted(path):
+                    continue
+                copied = {}
+                for aid, digest_doc in rec.ids.items():
+                    if shown.get(aid, path) != path:
+                        continue  # written in this run from a source that could be read
+                    fields = searcher.document(id=aid, kind=ARTICLE)
+                    if fields is None or fields.get("path") != path:
+                        continue  # shown from another source: that one is read (or carried) for it
+                    job.write_article(stored_article(fields))
+                    shown[aid] = path
+                    copied[aid] = digest_doc
+                # A record that lost ids is left incomplete, so that they are looked for again once readable.
+                carried = replace(rec, ids=copied, complete=rec.complete and copied == rec.ids)
+                job.write_record(carried)
+                claim(carried)
+                job.checkpoint()
+
+    def _index_file(self, job, path: Path, claims, owners, shown, claim, release, report) -> None:
+        """Bring one source file's articles and record up to date; whatever fails costs this file at most."""
+        key = str(path)
+        rec = claims.get(key)
+        try:
+            info = path.stat()
+        except OSError as exc:
+            report.skipped.append({"path": key, "reason": f"cannot read: {exc.strerror}"})
+            return
+        if rec and rec.complete and rec.size == info.st_size and rec.mtime == info.st_mtime_ns:
+            return
+        big = streamable(path)
+        try:
+            if big:
+                data, digest = None, file_digest(path, self.limits)
+            else:
+                data = read_bytes(path, self.limits)
+                digest = hashlib.sha256(data).hexdigest()
+        except ParseError as exc:
+            report.skipped.append({"path": key, "reason": _reason(exc, key)})
+            return
+        if rec and rec.complete and rec.sha256 == digest:
+            # Touched, not changed: remember the new mtime so that the next run need not read it again.
+            job.write_record(replace(rec, size=info.st_size, mtime=info.st_mtime_ns))
+            claim(replace(rec, size=info.st_size, mtime=info.st_mtime_ns))
+            job.checkpoint()
+            return
+        errors, warnings = Notes(), Notes()
+        if big:
+            articles = iter_jsonl(path, errors, warnings, self.limits)
+        else:
+            try:
+                parsed = parse_bytes(data, key, self.limits)
+            except ParseError as exc:
+                report.skipped.append({"path": key, "reason": _reason(exc, key)})
+                return
+            except Exception as exc:  # a parser bug must not cost the batch: skip and say why
+                broken = environment_error(exc)
+                if broken:
+                    raise broken from None
+                report.skipped.append({"path": key, "reason": f"parser failure: {type(exc).__name__}: {exc}"})
+                return
+            articles, errors, warnings = iter(parsed.articles), parsed.errors, parsed.warnings
+            del data
+        old = rec.ids if rec else {}
+        now = dict(old)  # what the index holds of this file, kept true at every commit
+        hashes: dict[str, str] = {}  # every article of the file: id -> hash
+        first_at: dict[str, str] = {}
+        failures = 0
+
+        def places(ids) -> dict[str, str]:
+            # Read this run, else as the record said (an article of a half-indexed file not read again yet).
+            old_at = rec.at if rec else {}
+            return {aid: first_at[aid][len(key) :] if aid in first_at else old_at.get(aid, "") for aid in ids}
+
+        def todo():
+            # Hashing the parsed article (not its document) spares unchanged articles the costly entity,
+            # MinHash and analysis work; what the analysis makes of it is covered by the index version.
+            for article in articles:
+                where = article.where or key
+                if article.id in hashes:
+                    warnings.add(where, f"id {article.id!r} already given at {first_at[article.id]}: not indexed again")
+                    continue
+                digest_doc = document_hash(article.to_dict())
+                hashes[article.id] = digest_doc
+                first_at[article.id] = where
+                others = owners.get(article.id, set()) - {key}
+                if others and min(others) < key:
+                    continue  # an earlier source shows this id: a conflict, reported at the end of the run
+                if old.get(article.id) != digest_doc or shown.get(article.id) != key:
+                    yield article, digest_doc
+
+        try:
+            # Enough articles to keep worker processes busy: they build documents and segments while this
+            # process reads on.
+            ahead, pairs = _peek(todo(), POOL_MIN_ARTICLES)
+            with job.building(ahead >= POOL_MIN_ARTICLES):
+                for article, digest_doc in pairs:
+                    try:
+                        job.write_article(article)
+                    except Exception as exc:  # a bug building one article costs that article
+                        if isinstance(exc, (OSError, NewsearchError)) or environment_error(exc) or job.builders:
+                            raise
+                        errors.add(article.where or key, f"indexer failure: {type(exc).__name__}: {exc}")
+                        hashes.pop(article.id, None)
+                        failures += 1
+                        continue
+                    shown[article.id] = key
+                    now[article.id] = digest_doc
+                    if job.due():
+                        partial = SourceRecord(
+                            key, info.st_size, info.st_mtime_ns, digest, dict(now), complete=False, at=places(now)
+                        )
+                        job.write_record(partial)
+                        claim(partial)
+                        job.commit()
+        except Exception as exc:
+            # A streamed file fails this late (unreadable midway, no readable line, a reader bug): skip it
+            # and say why, with a record of what of it was written, so the index stays consistent.
+            broken = environment_error(exc)
+            if broken:
+                raise broken from None
+            if isinstance(exc, (OSError, NewsearchError)) and not isinstance(exc, ParseError):
+                raise
+            reason = _reason(exc, key) if isinstance(exc, ParseError) else f"indexer failure: {type(exc).__name__}"
+            report.skipped.append({"path": key, "reason": reason})
+            if now != old:
+                partial = SourceRecord(
+                    key, info.st_size, info.st_mtime_ns, digest, dict(now), complete=False, at=places(now)
+                )
+                job.write_record(partial)
+                claim(partial)
+            job.checkpoint()
+            return
+        for aid, why in job.take_failed().items():
+            errors.add(first_at.get(aid, key), f"indexer failure: {why}")
+            hashes.pop(aid, None)
+            now.pop(aid, None)
+            failures += 1
+        _notes(report.skipped, errors, key)
+        _notes(report.warnings, warnings, key)
+        # A file with articles the indexer failed on stays incomplete: the next run tries them again.
+        final = SourceRecord(
+            key, info.st_size, info.st_mtime_ns, digest, hashes, complete=not failures, at=places(hashes)
+        )
+        release(key, [aid for aid in {**old, **now} if aid not in final.ids])
+        job.write_record(final)
+        claim(final)
+        job.checkpoint()
+
+
+def stored_article(fields: dict) -> Article:
+    """Rebuild an Article from the stored fields of its document."""
+    return Article(
+        id=fields["id"],
+        title=fields.get("title", ""),
+        body=fields.get("body", ""),
+        summary=fields.get("summary", ""),
+        url=fields.get("url", ""),
+        date=fields.get("date", ""),
+        tags=list(fields.get("taglist") or []),
+        section=fields.get("section", ""),
+        author=fields.get("author", ""),
+        path=fields.get("path", ""),
+    )
+
+
+def _notes(into: list[dict], notes: Notes, path: str) -> None:
+    """Append a file's notes to a report list, with one line for those past MAX_NOTES."""
+    into.extend({"path": where, "reason": reason} for where, reason in notes)
+    if getattr(notes, "dropped", 0):
+        into.append({"path": path, "reason": f"and {notes.dropped} more like these, not listed"})
+
+
+def shown_hashes(records: dict[str, SourceRecord]) -> dict[str, str | None]:
+    """Return id: hash of the version the index shows of each article (SOURCE_RULE: the first path wins)."""
+    out: dict[str, str | None] = {}
+    for path in sorted(records, reverse=True):
+        out.update(records[path].ids)
+    return out
+
+
+def _is_html(path: Path) -> bool:
+    return path.name.lower().endswith(HTML_SUFFIXES)
+
+
+def _needs_reading(path: Path, rec: SourceRecord | None) -> bool:
+    """Tell whether a run will read path (its record is missing, incomplete or its size or mtime changed)."""
+    if rec is None or not rec.complete:
+        return True
+    try:
+        info = path.stat()
+    except OSError:
+        return False
+    return rec.size != info.st_size or rec.mtime != info.st_mtime_ns
+
+
+def check_environment(html: bool) -> None:
+    """Raise DependencyError when a package or data file indexing needs (HTML parsing: if html) is broken."""
+    from .entities import resources
+
+    try:
+        resources()
+    except OSError as exc:  # it reads only the package's own data files
+        raise environment_error(exc, data=True) from None
+    try:
+        tag_key("é")
+        if html:
+            probe_html()
+    except ParseError:
+        pass  # the toolchain ran; that the probe page gave no text is not an install problem
+    except Exception as exc:
+        broken = environment_error(exc)
+        if broken:
+            raise broken from None
+        raise
 
 
 def _peek(items: Iterator, n: int) -> tuple[int, Iterator]:
@@ -588,6 +883,7 @@ class _Job:
         self.builders: SegmentBuilders | None = None
         self.remote: set[str] = set()  # ids of the articles sent to workers since the last commit
         self.segments: list = []  # segments the workers finished, for the next commit
+        self.failed: dict[str, str] = {}  # articles the workers could not build, not yet reported
         self.commits = 0
 
     @property
@@ -616,12 +912,15 @@ class _Job:
             self.builders = builders
             try:
                 yield
-            except ParseError:
+            except Exception:
                 # The file failed, not the workers: what they built is kept, as the file's record will say.
-                self.segments += builders.finish()
+                if not builders.broken:
+                    self.segments += builders.finish()
+                    self._drop_failed(builders)
                 raise
             else:
                 self.segments += builders.finish()
+                self._drop_failed(builders)
             finally:
                 self.builders = None
 
@@ -656,6 +955,7 @@ class _Job:
         """Write the buffered documents and the workers' segments, and commit them (atomically and durably)."""
         if self.builders is not None:
             self.segments += self.builders.finish()
+            self._drop_failed(self.builders)
         if not self.ops and not self.segments:
             return
         self.indexer.progress("commit", documents=self.pending)
@@ -699,6 +999,28 @@ class _Job:
                 self.known.add(key)
         self.remote, self.segments = set(), []
         self.commits += 1
+
+    def _drop_failed(self, builders: SegmentBuilders) -> None:
+        """Take the articles the workers could not build out of the records about to be committed."""
+        failed = builders.failed
+        if not failed:
+            return
+        self.failed.update(failed)
+        self.remote -= failed.keys()
+        for aid in failed.keys() & self.known:  # its older version must not outlive the record that named it
+            self._put(aid, None)
+        for key, doc in self.ops.items():
+            if key.startswith("source:") and doc is not None:
+                stored = doc["source"]
+                kept = [k for k, aid in enumerate(stored["ids"]) if aid not in failed]
+                for name in ("ids", "hashes", "at"):
+                    stored[name] = [stored[name][k] for k in kept]
+        failed.clear()
+
+    def take_failed(self) -> dict[str, str]:
+        """Return (and forget) the articles that could not be built since the last call: id → why."""
+        failed, self.failed = self.failed, {}
+        return failed
 
     def cancel(self):
         """Drop what was not committed (the workers' segments stay behind as stray files, removed next time)."""

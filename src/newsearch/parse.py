@@ -5,14 +5,20 @@ from __future__ import annotations
 import gzip
 import hashlib
 import html
+import io
+import itertools
 import json
+import os
 import re
+import stat
+import threading
+import zlib
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
 from .dates import parse_french_date, parse_iso
-from .errors import ParseError
+from .errors import DependencyError, ParseError
 
 TEXT_SUFFIXES = (".txt",)
 HTML_SUFFIXES = (".html", ".htm")
@@ -20,11 +26,53 @@ JSON_SUFFIXES = (".json", ".json.gz")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSON_SUFFIXES + JSONL_SUFFIXES
 
-MAX_FILE_BYTES = 2 * 1024**3
+MB = 1024**2
 # JSONL files above this size (decompressed or not) are read line by line, so memory does not grow with them.
-STREAM_MIN_BYTES = 4 * 1024**2
+STREAM_MIN_BYTES = 4 * MB
+# One-line fields (title, author, section, url) longer than this are cut: no headline is this long.
+MAX_LINE_CHARS = 2000
+# Seconds a read may wait for data before its file is skipped (reads of local regular files never wait).
+READ_DEADLINE = 30.0
+# Skips and warnings kept per file: a file of a million bad lines must not fill the memory with its report.
+MAX_NOTES = 1000
 # Fewer words than this in an HTML page's extracted text is a menu or an error page, not an article.
 MIN_HTML_WORDS = 5
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one file, record, field or article may hold; what passes is skipped, or cut where that is useful."""
+
+    # Decompressed bytes of a file read whole (all but big JSONL files): its text and records sit in memory.
+    file_bytes: int = 100 * MB
+    # Decompressed bytes of a JSONL file read line by line: memory stays flat, this bounds the time.
+    stream_bytes: int = 20 * 1024 * MB
+    # Bytes of one JSONL line or one record of a JSON list.
+    record_bytes: int = 16 * MB
+    # Characters of a body or summary: longer ones are indexed up to here, with a warning.
+    field_chars: int = 2 * MB
+    tags: int = 100
+    tag_chars: int = 100
+    # Bytes of an HTML page parsed: its tree takes about 20 times its size (95 MB took 1.9 GB); beyond, it is cut.
+    html_bytes: int = 16 * MB
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class Notes(list):
+    """(where, reason) pairs of one file, at most MAX_NOTES of them; the rest are only counted."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.dropped = 0
+
+    def add(self, where: str, reason: str) -> None:
+        """Note what happened at where, or count it once MAX_NOTES are kept."""
+        if len(self) < MAX_NOTES:
+            self.append((where, reason))
+        else:
+            self.dropped += 1
 
 
 @dataclass
@@ -41,18 +89,23 @@ class Article:
     section: str = ""
     author: str = ""
     path: str = ""
+    # Where in its file the article was read ("path:line"), for reports; not indexed.
+    where: str = field(default="", compare=False, repr=False)
 
     def to_dict(self) -> dict:
-        """Return the article as plain data."""
-        return asdict(self)
+        """Return the article as plain data (what is indexed: where it was read is left out)."""
+        data = asdict(self)
+        del data["where"]
+        return data
 
 
 @dataclass
 class ParsedFile:
-    """The articles of one file and the records of it that could not be read."""
+    """The articles of one file, the records of it that could not be read, and what was changed to read it."""
 
     articles: list[Article]
-    errors: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=Notes)
+    warnings: list[tuple[str, str]] = field(default_factory=Notes)
 
 
 def stable_id(kind: str, value: str) -> str:
@@ -69,8 +122,16 @@ def supported(path: Path) -> bool:
 # --- decoding -------------------------------------------------------------------------------
 
 
-def decode(data: bytes, where: str) -> str:
-    """Decode bytes as UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252/Latin-1; refuse binary."""
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]"
+    rb"|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+
+
+def decode(data: bytes, where: str, warnings: Notes | None = None) -> str:
+    """Decode bytes on evidence: UTF-8 (BOM or not), UTF-16 with BOM, mostly UTF-8, else cp1252/Latin-1."""
+    # A file that is UTF-8 but for a few bad bytes is decoded as UTF-8 with U+FFFD for them and noted in warnings:
+    # decoding it as cp1252 would turn every accent into mojibake. Binary data is refused.
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -84,6 +145,13 @@ def decode(data: bytes, where: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - data.count("\ufffd".encode())
+    good = len(_UTF8_SEQUENCE.findall(data))
+    if good >= bad:
+        if warnings is not None:
+            warnings.add(where, f"{bad} invalid UTF-8 byte sequence(s) replaced by \ufffd (the rest is UTF-8)")
+        return text
     # French files not in UTF-8 are nearly always Windows-1252; its five undefined bytes fall back to Latin-1.
     return data.decode("cp1252", errors="strict") if _is_cp1252(data) else data.decode("latin-1")
 
@@ -92,7 +160,7 @@ def _is_cp1252(data: bytes) -> bool:
     return not any(b in data for b in (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d"))
 
 
-_READ_ERRORS = (OSError, EOFError, gzip.BadGzipFile)
+_READ_ERRORS = (OSError, EOFError, gzip.BadGzipFile, zlib.error)
 
 
 def _read_error(path: Path, exc: BaseException) -> ParseError:
@@ -100,17 +168,106 @@ def _read_error(path: Path, exc: BaseException) -> ParseError:
     return ParseError(f"{path}: cannot read: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}")
 
 
-def read_bytes(path: Path) -> bytes:
-    """Read a file, transparently gunzipping *.gz."""
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
+
+
+def file_kind(mode: int) -> str:
+    """Name what kind of non-regular file a stat mode describes ("a FIFO", "a socket"…)."""
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def open_regular(path: Path):
+    """Open a regular file for binary reading, never blocking: a FIFO or device is refused, not read."""
+    # O_NONBLOCK makes opening a FIFO return at once; fstat on the open descriptor then checks what was opened, so a
+    # file swapped for a FIFO or a device after the folder was walked is refused too.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ParseError(f"{path}: file too large")
-        if path.name.lower().endswith(".gz"):
-            with gzip.open(path, "rb") as fh:
-                return fh.read()
-        return path.read_bytes()
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ParseError(f"{path}: not a regular file ({file_kind(mode)}): skipped")
+        os.set_blocking(fd, True)
+        return io.BufferedReader(DeadlineReader(fd, str(path)), buffer_size=MB)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class DeadlineReader(io.RawIOBase):
+    """A file descriptor whose reads give up after READ_DEADLINE seconds without data, raising ParseError."""
+
+    # A regular file on a stuck network or FUSE mount blocks read() for ever, and the job with it, holding the
+    # index lock. Each read runs in a daemon thread the job waits for at most the deadline; a read that stays
+    # stuck keeps its thread and descriptor, the run goes on without the file, and its end releases the lock.
+
+    def __init__(self, fd: int, name: str, deadline: float | None = None):
+        super().__init__()
+        self.fd, self.name = fd, name
+        self.deadline = READ_DEADLINE if deadline is None else deadline
+        self.stuck = False
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def readinto(self, buffer) -> int:
+        if self.stuck:
+            raise ParseError(f"{self.name}: an earlier read is still stuck")
+        result: list = []
+        done = threading.Event()
+
+        def read():
+            try:
+                result.append(os.read(self.fd, len(buffer)))
+            except BaseException as exc:  # handed to the waiting thread
+                result.append(exc)
+            done.set()
+
+        threading.Thread(target=read, daemon=True, name="newsearch-read").start()
+        if not done.wait(self.deadline):
+            self.stuck = True
+            raise ParseError(f"{self.name}: no data within {self.deadline:g} s (a stuck mount?): skipped")
+        if isinstance(result[0], BaseException):
+            raise result[0]
+        data = result[0]
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed and not self.stuck:  # a stuck read still uses the descriptor
+            os.close(self.fd)
+        super().close()
+
+
+def _open_binary(path: Path):
+    """Open a file for reading its content, gunzipping *.gz."""
+    fh = open_regular(path)
+    return gzip.GzipFile(fileobj=fh, mode="rb") if path.name.lower().endswith(".gz") else fh
+
+
+def _mb(n: int) -> str:
+    return f"{n / MB:.4g} MB" if n >= MB else f"{n:,} bytes"
+
+
+def read_bytes(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """Read a file whole, transparently gunzipping *.gz, refusing one of more than limits.file_bytes."""
+    too_big = ParseError(f"{path}: larger than {_mb(limits.file_bytes)} (--max-file-mb): skipped")
+    try:
+        with _open_binary(path) as fh:
+            if not path.name.lower().endswith(".gz") and os.fstat(fh.fileno()).st_size > limits.file_bytes:
+                raise too_big
+            # Read one byte past the limit: a gzip bomb stops there, whatever it would decompress to.
+            data = fh.read(limits.file_bytes + 1)
     except _READ_ERRORS as exc:
         raise _read_error(path, exc) from None
+    if len(data) > limits.file_bytes:
+        raise too_big
+    return data
 
 
 # --- HTML fragments to text -----------------------------------------------------------------
@@ -230,6 +387,12 @@ def iso_date(value) -> str:
     return moment.isoformat() if moment else ""
 
 
+def note_unplaced(warnings: Notes | None, where: str, raw: str) -> None:
+    """Warn that a date given in a file could not be placed, so its article is undated."""
+    if warnings is not None:
+        warnings.add(where, f"date {raw[:40]!r} cannot be placed (unreadable, or outside 1800–2200): undated")
+
+
 # --- scraped plain text ---------------------------------------------------------------------
 
 FURNITURE = {
@@ -276,7 +439,7 @@ def _plain(line: str) -> str:
     return " ".join(fold(w) for w in line.split())
 
 
-def parse_text(text: str, path: str) -> Article:
+def parse_text(text: str, path: str, warnings: Notes | None = None) -> Article:
     """Parse a scraped article: headline once, no page furniture, nothing after the related-articles block."""
     lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     title, date, tags, author = "", "", [], ""
@@ -293,6 +456,9 @@ def parse_text(text: str, path: str) -> Article:
             moment = parse_french_date(line)
             if moment:
                 date = moment.isoformat()
+                continue
+            if _DATE_LINE.match(line):  # a date line, but no date that can be placed ("1er janvier 9999")
+                note_unplaced(warnings, path, line)
                 continue
         tag_match = _TAGS_LINE.match(line)
         if tag_match:
@@ -342,7 +508,7 @@ def _meta(page: str) -> dict[str, list[str]]:
     return metas
 
 
-def decode_html(data: bytes, where: str) -> str:
+def decode_html(data: bytes, where: str, warnings: Notes | None = None) -> str:
     """Decode an HTML page by its declared charset, else by the text rules."""
     match = _CHARSET_RE.search(data[:4096])
     if match:
@@ -352,12 +518,15 @@ def decode_html(data: bytes, where: str) -> str:
                 return data.decode("cp1252" if charset in ("iso-8859-1", "latin-1", "windows-1252") else charset)
             except (LookupError, UnicodeDecodeError):
                 pass
-    return decode(data, where)
+    return decode(data, where, warnings)
 
 
-def parse_html(page: str, path: str) -> Article:
+def parse_html(page: str, path: str, warnings: Notes | None = None) -> Article:
     """Extract an article from an HTML page: metadata from its head, main text by trafilatura."""
-    import trafilatura  # slow to import; only HTML needs it
+    try:
+        import trafilatura  # slow to import; only HTML needs it
+    except ImportError as exc:
+        raise environment_error(exc) from None
 
     meta = _meta(page)
 
@@ -372,8 +541,10 @@ def parse_html(page: str, path: str) -> Article:
         extracted = trafilatura.bare_extraction(
             page, with_metadata=True, include_comments=False, include_tables=False, favor_precision=True
         )
-    except Exception as exc:  # trafilatura raises many kinds on broken markup
-        raise ParseError(f"{path}: HTML could not be parsed ({type(exc).__name__})") from None
+    except Exception as exc:  # trafilatura raises many kinds on broken markup, and ImportError on a broken install
+        raise (
+            environment_error(exc) or ParseError(f"{path}: HTML could not be parsed ({type(exc).__name__})")
+        ) from None
     data = (extracted.as_dict() if hasattr(extracted, "as_dict") else extracted) or {}
     title = clean_line(first("og:title", "twitter:title") or data.get("title") or "")
     if not title:
@@ -388,11 +559,14 @@ def parse_html(page: str, path: str) -> Article:
             byline_date = parse_french_date(lines[0])
         lines.pop(0)
     body = clean_text("\n\n".join(lines))
-    date = iso_date(first("article:published_time", "datepublished", "date", "dc.date", "pubdate"))
+    declared = first("article:published_time", "datepublished", "date", "dc.date", "pubdate")
+    date = iso_date(declared)
     if not date and byline_date:
         date = byline_date.isoformat()
     if not date:
         date = iso_date(data.get("date") or "")
+    if declared and not date:
+        note_unplaced(warnings, path, declared)
     tags = clean_tags(meta.get("article:tag", []) or re.split(r",", first("keywords", "news_keywords")))
     section = first("article:section")
     url = ""
@@ -421,10 +595,90 @@ def parse_html(page: str, path: str) -> Article:
     )
 
 
+# --- environment errors ---------------------------------------------------------------------
+
+# Modules whose pip package has another name (jusText, under trafilatura, imports lxml.html.clean).
+_PACKAGES = {"lxml.html.clean": "lxml_html_clean", "justext": "jusText", "unidecode": "Unidecode"}
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def environment_error(exc: BaseException, data: bool = False) -> DependencyError | None:
+    """Return the DependencyError that exc stands for when it comes from the install, not the file being read."""
+    # An ImportError, or a missing file inside an installed package (newsearch's own data files included), says
+    # nothing about the article: skipping the file for it would skip every file of its kind. With data, any OSError is
+    # taken as such (exc came from reading a package's data files).
+    if isinstance(exc, DependencyError):
+        return exc
+    if isinstance(exc, ImportError):
+        module = exc.name or ""
+        package = _PACKAGES.get(module) or _PACKAGES.get(module.split(".")[0]) or module.split(".")[0] or "?"
+        return DependencyError(
+            f"missing dependency: the Python package {package} is not installed or broken ({exc}); "
+            f"install it (pip install {package}) and run again: the index was not changed"
+        )
+    filename = getattr(exc, "filename", None)
+    if isinstance(exc, OSError) and isinstance(filename, str):
+        where = os.path.abspath(filename)
+        if data or where.startswith(_PACKAGE_DIR + os.sep) or f"{os.sep}site-packages{os.sep}" in where:
+            return DependencyError(
+                f"broken install: the data file {where} is missing or unreadable ({exc.strerror}); "
+                "reinstall the package that holds it and run again: the index was not changed"
+            )
+    return None
+
+
+_PROBE_PAGE = (
+    "<html><head><title>Essai</title></head><body><article><h1>Essai</h1>"
+    + "<p>Le conseil municipal a voté le budget de la commune pour l’année prochaine, après un long débat.</p>" * 3
+    + "</article></body></html>"
+)
+
+
+def probe_html() -> None:
+    """Parse a small built-in page, so that a broken HTML toolchain fails here rather than on every page."""
+    parse_html(_PROBE_PAGE, "<probe>")
+
+
 # --- JSON records ---------------------------------------------------------------------------
 
 
-def article_from_record(record, path: str, where: str) -> Article:
+def _cut(name: str, value: str, most: int, notes: list[str], option: str) -> str:
+    if len(value) <= most:
+        return value
+    notes.append(f"{name} cut to its first {most:,} characters (of {len(value):,}; {option})")
+    return value[:most]
+
+
+def bounded(article: Article, limits: Limits, warnings: Notes | None) -> Article:
+    """Return the article within limits: long texts cut, over-long tags dropped, the first limits.tags kept."""
+    notes: list[str] = []
+    body = _cut("body", article.body, limits.field_chars, notes, "--max-field-mb")
+    summary = _cut("summary", article.summary, limits.field_chars, notes, "--max-field-mb")
+    lines = {
+        name: _cut(name, getattr(article, name), MAX_LINE_CHARS, notes, "a one-line field")
+        for name in ("title", "url", "section", "author")
+    }
+    tags = [t for t in article.tags if len(t) <= limits.tag_chars]
+    if len(tags) < len(article.tags):
+        notes.append(
+            f"{len(article.tags) - len(tags)} tag(s) over {limits.tag_chars} characters dropped (--max-tag-chars)"
+        )
+    if len(tags) > limits.tags:
+        notes.append(f"the first {limits.tags} of {len(tags)} tags kept (--max-tags)")
+        tags = tags[: limits.tags]
+    if not notes:
+        return article
+    if warnings is not None:
+        warnings.add(article.where or article.path, "; ".join(notes))
+    return Article(
+        id=article.id, body=body, summary=summary, tags=tags, date=article.date, path=article.path,
+        where=article.where, **lines,
+    )  # fmt: skip
+
+
+def article_from_record(
+    record, path: str, where: str, limits: Limits = DEFAULT_LIMITS, warnings: Notes | None = None
+) -> Article:
     """Build an Article from a JSON object; unknown fields are ignored, HTML bodies reduced to text."""
     if not isinstance(record, dict):
         raise ParseError(f"{where}: expected a JSON object, got {type(record).__name__}")
@@ -447,74 +701,147 @@ def article_from_record(record, path: str, where: str) -> Article:
     url = text("url").strip()
     given = text("id").strip()
     article_id = given or (stable_id("url", url) if url else stable_id("path", where))
-    return Article(
+    raw_date = text("date") or text("published") or text("datePublished")
+    date = iso_date(raw_date)
+    if raw_date.strip() and not date:
+        note_unplaced(warnings, where, raw_date)
+    article = Article(
         id=article_id,
         title=title,
         body=body,
         summary=summary,
         url=url,
-        date=iso_date(text("date") or text("published") or text("datePublished")),
+        date=date,
         tags=clean_tags(record.get("tags") or record.get("keywords") or []),
         section=clean_line(text("section")),
         author=clean_line(text("author")) if not isinstance(record.get("author"), list) else "",
         path=path,
+        where=where,
     )
+    return bounded(article, limits, warnings)
 
 
-def parse_json(text: str, path: str) -> ParsedFile:
+def parse_json(text: str, path: str, limits: Limits = DEFAULT_LIMITS, warnings: Notes | None = None) -> ParsedFile:
     """Parse a .json file holding one article or a list of them."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ParseError(f"{path}: malformed JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise ParseError(f"{path}: JSON nested too deeply") from None
     records = data if isinstance(data, list) else [data]
     if not records:
         raise ParseError(f"{path}: empty JSON list")
-    articles, errors = [], []
+    articles, errors = [], Notes()
     for i, record in enumerate(records):
         where = f"{path}[{i}]" if isinstance(data, list) else path
         try:
-            articles.append(article_from_record(record, path, where))
+            articles.append(article_from_record(record, path, where, limits, warnings))
         except ParseError as exc:
-            errors.append((where, str(exc).removeprefix(where + ": ")))
-    return ParsedFile(articles, errors)
+            errors.add(where, str(exc).removeprefix(where + ": "))
+    return ParsedFile(articles, errors, warnings if warnings is not None else Notes())
 
 
-def parse_jsonl(text: str, path: str) -> ParsedFile:
-    """Parse a .jsonl file: one article per line; a bad line is reported and the others kept."""
-    articles, errors = [], []
-    for lineno, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
+def _lines(fh, most: int, total: int | None, path: str):
+    """Yield (line number, line) of a binary stream, None for a line over most bytes (never read whole)."""
+    # Raises ParseError once more than total bytes were read.
+    seen = 0
+    for lineno in itertools.count(1):
+        raw = fh.readline(most + 1)
+        if not raw:
+            return
+        seen += len(raw)
+        if len(raw) > most and not raw.endswith(b"\n"):
+            while True:  # the rest of the long line, in bounded pieces
+                piece = fh.readline(MB)
+                seen += len(piece)
+                if not piece or piece.endswith(b"\n"):
+                    break
+                if total is not None and seen > total:
+                    break
+            raw = None
+        if total is not None and seen > total:
+            raise ParseError(f"{path}: more than {_mb(total)} once decompressed (--max-stream-mb): the rest skipped")
+        yield lineno, raw
+
+
+def jsonl_articles(fh, path: str, errors: Notes, warnings: Notes | None, limits: Limits, total: int | None = None):
+    """Yield the articles of a JSONL stream; a bad line (invalid, too deep, too long) goes to errors alone."""
+    # The one JSONL reader, for files read whole and streamed alike. Raises ParseError when the stream holds no
+    # readable article, and DependencyError when the install (not the line) is broken.
+    count = 0
+    blank = True
+    for lineno, raw in _lines(fh, limits.record_bytes, total, path):
         where = f"{path}:{lineno}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append((where, f"malformed JSON ({exc.msg}, column {exc.colno})"))
+        if raw is None:
+            blank = False
+            errors.add(where, f"line longer than {_mb(limits.record_bytes)} (--max-record-mb)")
             continue
+        if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if not raw.strip():
+            continue
+        blank = False
         try:
-            articles.append(article_from_record(record, path, where))
+            article = article_from_record(json.loads(decode(raw, where, warnings)), path, where, limits, warnings)
+        except json.JSONDecodeError as exc:
+            errors.add(where, f"malformed JSON ({exc.msg}, column {exc.colno})")
+            continue
+        except RecursionError:
+            errors.add(where, "JSON nested too deeply")
+            continue
         except ParseError as exc:
-            errors.append((where, str(exc).removeprefix(where + ": ")))
-    return ParsedFile(articles, errors)
+            errors.add(where, str(exc).removeprefix(where + ": "))
+            continue
+        except Exception as exc:  # a parser bug costs its line, not the file; a broken install stops the run
+            broken = environment_error(exc)
+            if broken:
+                raise broken from None
+            errors.add(where, f"parser failure: {type(exc).__name__}: {exc}")
+            continue
+        count += 1
+        yield article
+    if blank:
+        raise ParseError(f"{path}: empty file")
+    if not count and errors:
+        raise ParseError(f"{path}: no readable article ({errors[0][1]})")
 
 
-def parse_bytes(data: bytes, path: str) -> ParsedFile:
+def parse_jsonl(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS, warnings: Notes | None = None) -> ParsedFile:
+    """Parse a .jsonl file read whole: one article per line; a bad line is reported and the others kept."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 cannot be cut at b"\n"
+        data = decode(data, path).encode("utf-8")
+    errors = Notes()
+    warnings = Notes() if warnings is None else warnings
+    articles = list(jsonl_articles(io.BytesIO(data), path, errors, warnings, limits))
+    return ParsedFile(articles, errors, warnings)
+
+
+def parse_bytes(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -> ParsedFile:
     """Parse the content of a file named path into articles."""
     name = path.lower()
     if not data.strip():
         raise ParseError(f"{path}: empty file")
+    warnings = Notes()
+    if name.endswith(JSONL_SUFFIXES):
+        return parse_jsonl(data, path, limits, warnings)
     if name.endswith(HTML_SUFFIXES):
-        return ParsedFile([parse_html(decode_html(data, path), path)])
-    text = decode(data, path)
+        if len(data) > limits.html_bytes:
+            warnings.add(path, f"page cut to its first {_mb(limits.html_bytes)} before parsing (--max-html-mb)")
+            data = data[: limits.html_bytes]
+        article = parse_html(decode_html(data, path, warnings), path, warnings)
+        return ParsedFile([bounded(article, limits, warnings)], warnings=warnings)
+    text = decode(data, path, warnings)
     if not text.strip():
         raise ParseError(f"{path}: empty file")
-    if name.endswith(JSONL_SUFFIXES):
-        result = parse_jsonl(text, path)
-    elif name.endswith(JSON_SUFFIXES):
-        result = parse_json(text, path)
+    if name.endswith(JSON_SUFFIXES):
+        result = parse_json(text, path, limits, warnings)
     elif name.endswith(TEXT_SUFFIXES):
-        result = ParsedFile([parse_text(text, path)])
+        # The body is cut at field_chars anyway: what lies far beyond it need not be parsed at all.
+        if len(text) > 2 * limits.field_chars:
+            warnings.add(path, f"text cut to its first {2 * limits.field_chars:,} characters (--max-field-mb)")
+            text = text[: 2 * limits.field_chars]
+        result = ParsedFile([bounded(parse_text(text, path, warnings), limits, warnings)], warnings=warnings)
     else:
         raise ParseError(f"{path}: unsupported file type (expected .txt, .html, .htm, .json or .jsonl)")
     if not result.articles and result.errors:
@@ -522,16 +849,18 @@ def parse_bytes(data: bytes, path: str) -> ParsedFile:
     return result
 
 
-def _open_binary(path: Path):
-    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
-
-
-def file_digest(path: Path) -> str:
+def file_digest(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
     """Return the sha256 of a file's content (decompressed for *.gz), read in chunks: what read_bytes hashes."""
     digest = hashlib.sha256()
+    seen = 0
     try:
         with _open_binary(path) as fh:
-            while chunk := fh.read(1 << 20):
+            while chunk := fh.read(MB):
+                seen += len(chunk)
+                if seen > limits.stream_bytes:
+                    raise ParseError(
+                        f"{path}: more than {_mb(limits.stream_bytes)} once decompressed (--max-stream-mb)"
+                    )
                 digest.update(chunk)
     except _READ_ERRORS as exc:
         raise _read_error(path, exc) from None
@@ -548,57 +877,28 @@ def streamable(path: Path) -> bool:
             return False
         with _open_binary(path) as fh:
             head = fh.read(4)
-    except _READ_ERRORS:
+    except (*_READ_ERRORS, ParseError):
         return False  # read_bytes reports it
     # UTF-16 cannot be split at b"\n": such files are read whole.
     return not head.startswith((b"\xff\xfe", b"\xfe\xff"))
 
 
-def iter_jsonl(path: Path, errors: list[tuple[str, str]]):
-    """Yield the articles of a JSONL file line by line, appending unreadable lines to errors.
-
-    Lines are decoded one by one (UTF-8, else cp1252/Latin-1), so a big file never sits whole in memory.
-    Raises ParseError when the file holds no readable article.
-    """
-    key = str(path)
-    count = 0
-    blank = True
+def iter_jsonl(path: Path, errors: list, warnings: Notes | None = None, limits: Limits = DEFAULT_LIMITS):
+    """Yield the articles of a big JSONL file line by line (jsonl_articles), appending bad lines to errors."""
+    # Lines are decoded one by one, so a big file never sits whole in memory. Raises ParseError when the file holds no
+    # readable article or cannot be read.
+    notes = errors if isinstance(errors, Notes) else Notes()
     try:
         with _open_binary(path) as fh:
-            for lineno, raw in enumerate(fh, 1):
-                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
-                if not raw.strip():
-                    continue
-                blank = False
-                where = f"{key}:{lineno}"
-                try:
-                    record = json.loads(decode(raw, where))
-                except json.JSONDecodeError as exc:
-                    errors.append((where, f"malformed JSON ({exc.msg}, column {exc.colno})"))
-                    continue
-                except ParseError as exc:
-                    errors.append((where, str(exc).removeprefix(where + ": ")))
-                    continue
-                try:
-                    article = article_from_record(record, key, where)
-                except ParseError as exc:
-                    errors.append((where, str(exc).removeprefix(where + ": ")))
-                    continue
-                except Exception as exc:  # a parser bug costs its line, not the file
-                    errors.append((where, f"parser failure: {type(exc).__name__}: {exc}"))
-                    continue
-                count += 1
-                yield article
+            yield from jsonl_articles(fh, str(path), notes, warnings, limits, limits.stream_bytes)
     except _READ_ERRORS as exc:
         raise _read_error(path, exc) from None
-    if blank:
-        raise ParseError(f"{path}: empty file")
-    if not count and errors:
-        raise ParseError(f"{path}: no readable article ({errors[0][1]})")
+    finally:
+        if notes is not errors:
+            errors.extend(notes)
 
 
-def parse_file(path) -> ParsedFile:
+def parse_file(path, limits: Limits = DEFAULT_LIMITS) -> ParsedFile:
     """Read and parse one file; raises ParseError when nothing in it can be used."""
     path = Path(path)
-    return parse_bytes(read_bytes(path), str(path))
+    return parse_bytes(read_bytes(path, limits), str(path), limits)

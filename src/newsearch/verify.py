@@ -28,6 +28,8 @@ class VerifyReport:
     documents: int = 0
     sources: int = 0
     incomplete_sources: int = 0
+    # Article ids given by more than one source file (the first path's version is shown).
+    conflicts: int = 0
     stray_files: list[str] = field(default_factory=list)
     unfinished_rebuilds: list[str] = field(default_factory=list)
     unchecked_files: list[str] = field(default_factory=list)
@@ -49,6 +51,7 @@ class VerifyReport:
             "documents": self.documents,
             "sources": self.sources,
             "incomplete_sources": self.incomplete_sources,
+            "conflicts": self.conflicts,
             "stray_files": self.stray_files,
             "unfinished_rebuilds": self.unfinished_rebuilds,
             "unchecked_files": self.unchecked_files,
@@ -66,6 +69,8 @@ class VerifyReport:
             out.append(
                 f"{self.incomplete_sources} file(s) half indexed by an interrupted job: the next run finishes them"
             )
+        if self.conflicts:
+            out.append(f"{self.conflicts} article id(s) given by several files: each shown from the first path")
         if self.stray_files:
             out.append(f"{len(self.stray_files)} stray file(s) from an interrupted commit: the next run removes them")
         if self.unchecked_files:
@@ -127,9 +132,10 @@ def verify(store: IndexStore, progress: Callable[..., None] | None = None) -> Ve
             report.unchecked_files.append(name)
     kinds: Counter = Counter()
     article_ids: Counter = Counter()
+    article_paths: dict[str, str] = {}
     for n, segment in enumerate(toc.segments):
         progress("segment", done=n, total=len(toc.segments))
-        problem = _check_segment(ix.storage, toc.schema, segment, kinds, article_ids)
+        problem = _check_segment(ix.storage, toc.schema, segment, kinds, article_ids, article_paths)
         if problem:
             report.problems.append(f"segment {segment.segment_id()}: {problem}")
     if report.problems:
@@ -155,13 +161,25 @@ def verify(store: IndexStore, progress: Callable[..., None] | None = None) -> Ve
     if twice:
         report.problems.append(f"{len(twice)} article id(s) indexed more than once: {_examples(twice)}")
     claimed = set()
+    owners: dict[str, list[str]] = {}
     for path, rec in sorted(records.items()):
+        for aid in rec.ids:
+            owners.setdefault(aid, []).append(path)
         missing = [aid for aid in rec.ids if aid not in article_ids]
         if missing:
             report.problems.append(
                 f"the record of {path} names {len(missing)} article(s) missing from the index: {_examples(missing)}"
             )
         claimed.update(rec.ids)
+    shared = {aid: paths for aid, paths in owners.items() if len(paths) > 1}
+    report.conflicts = len(shared)
+    # SOURCE_RULE: of several sources of an id, the index shows the first path's version (records are sorted).
+    misplaced = [aid for aid, paths in shared.items() if aid in article_paths and article_paths[aid] != paths[0]]
+    if misplaced:
+        report.problems.append(
+            f"{len(misplaced)} article(s) given by several files show another version than the first path's: "
+            f"{_examples(misplaced)}"
+        )
     orphans = [aid for aid in article_ids if aid not in claimed]
     if orphans:
         report.problems.append(f"{len(orphans)} article(s) have no source file record: {_examples(orphans)}")
@@ -169,7 +187,7 @@ def verify(store: IndexStore, progress: Callable[..., None] | None = None) -> Ve
     return report
 
 
-def _check_segment(storage, schema, segment, kinds: Counter, article_ids: Counter) -> str | None:
+def _check_segment(storage, schema, segment, kinds: Counter, article_ids: Counter, paths: dict) -> str | None:
     """Read everything of one segment; return what failed, or None."""
     try:
         reader = SegmentReader(storage, schema, segment)
@@ -183,6 +201,7 @@ def _check_segment(storage, schema, segment, kinds: Counter, article_ids: Counte
             kinds[kind] += 1
             if kind == ARTICLE:
                 article_ids[fields.get("id")] += 1
+                paths[fields.get("id")] = fields.get("path", "")
         if live != reader.doc_count():
             return f"{live} stored documents read, the segment counts {reader.doc_count()}"
         # Every term's postings: a truncated postings or terms file fails here.

@@ -19,7 +19,7 @@ from werkzeug.routing import BaseConverter
 from . import __version__
 from .admission import RELATED_COST, Gate, estimate_cost
 from .dates import MONTH_ABBR, bucket_label, french_date, parse_iso
-from .errors import InstallError, NewsearchError, QueryError
+from .errors import DependencyError, NewsearchError, QueryError
 from .export import EXPORT_CAP, Export, export_chunks
 from .feed import ATOM_TYPE, FEED_SIZE, atom_feed
 from .parse import tag_key
@@ -558,14 +558,14 @@ def public_article(article: dict) -> dict:
 
 
 def ui_dir() -> Path:
-    """Return the folder of the UI's templates and static files, or raise InstallError if any is missing."""
+    """Return the folder of the UI's templates and static files, or raise DependencyError if any is missing."""
     try:
         root = Path(str(resources.files(UI_PACKAGE)))
     except ModuleNotFoundError:
-        raise InstallError(f"the web UI files ({UI_PACKAGE}) are not installed: reinstall newsearch") from None
+        raise DependencyError(f"the web UI files ({UI_PACKAGE}) are not installed: reinstall newsearch") from None
     missing = [name for name in UI_FILES if not (root / name).is_file()]
     if missing:
-        raise InstallError(
+        raise DependencyError(
             f"the web UI files are incomplete in {root} (missing {', '.join(missing)}): reinstall newsearch"
         )
     return root
