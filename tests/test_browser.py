@@ -197,6 +197,28 @@ def test_going_to_the_second_page(tab, site, engine):
     tab.assert_clean()
 
 
+def test_expanding_a_story_s_copies_and_coming_back_to_the_search(tab, site, engine):
+    page = tab.page
+    page.goto(f"{site}/?q=grève")
+    assert words(page.locator("h1").inner_text()) == "4 articles, 6 avec les reprises pour « grève »"
+    grouped = engine.search(SearchRequest(q="grève"))
+    assert hit_titles(page) == titles(grouped)
+    story = next(h for h in grouped.hits if h["cluster"])
+    page.get_by_role("link", name="+ 2 reprises de cette dépêche").click()
+    page.wait_for_url(re.compile(r"cluster="))
+    assert words(page.locator("h1").inner_text()) == "3 résultats : une dépêche et ses reprises"
+    copies = engine.search(SearchRequest(q="grève", cluster=story["cluster"]["id"]))
+    assert hit_titles(page) == titles(copies) and len(copies.hits) == 3
+    page.get_by_role("link", name="← Retour à la recherche").click()
+    page.wait_for_url(lambda url: "cluster" not in url)
+    assert hit_titles(page) == titles(grouped)
+    page.get_by_role("link", name="Afficher aussi les reprises").click()
+    page.wait_for_url(re.compile(r"collapse=0"))
+    assert hit_titles(page) == titles(engine.search(SearchRequest(q="grève", collapse=False)))
+    assert len(hit_titles(page)) == 6
+    tab.assert_clean()
+
+
 def test_changing_the_sort_reruns_the_search_at_once(tab, site, engine):
     page = tab.page
     page.goto(f"{site}/?q=climat")

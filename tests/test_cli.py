@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -96,7 +97,7 @@ def test_query_table_is_readable(run, sample_index):
     result = run("query", "chevaux", "--index", sample_index, "--limit", "2")
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0].startswith("1 résultat(s) pour « chevaux »") or "résultat(s) pour « chevaux »" in lines[0]
+    assert lines[0] == "2 résultats pour « chevaux » — page 1/1"
     assert "  1. " in result.output and "**cheva" in result.output
 
 
@@ -203,3 +204,15 @@ def test_messages_count_in_good_english_and_name_the_index_folder_in_full(tmp_pa
     missing = runner.invoke(cli, ["query", "x", "--index", "nowhere"])
     assert missing.exit_code == EXIT_INDEX
     assert f"no index in {tmp_path / 'nowhere'}:" in missing.output
+
+
+def test_the_table_counts_the_stories_it_lists_and_their_copies_and_no_collapse_lists_every_copy(run, sample_index):
+    grouped = run("query", "grève", "--index", sample_index, "--limit", "100")
+    listed = [line for line in grouped.output.splitlines() if re.match(r"\s*\d+\. ", line)]
+    assert (
+        grouped.output.splitlines()[0]
+        == f"{len(listed)} articles, {len(listed) + 2} avec les reprises pour « grève » — page 1/1"
+    )
+    every = run("query", "grève", "--index", sample_index, "--limit", "100", "--no-collapse", "--json")
+    data = json.loads(every.output)
+    assert data["total"] == data["total_with_copies"] == len(data["hits"]) == len(listed) + 2

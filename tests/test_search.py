@@ -94,7 +94,7 @@ def test_facets_count_all_matches_not_just_the_page(engine):
     full = engine.search(SearchRequest(q="", limit=100, collapse=False))
     page = engine.search(SearchRequest(q="", limit=2))
     assert page.facets == full.facets
-    assert page.total == full.total == len(full.hits)
+    assert page.total_with_copies == full.total == len(full.hits)
     counted = {}
     for hit in full.hits:
         for tag in {t.lower().replace("é", "e").replace("è", "e").replace("ô", "o") for t in hit["tags"]}:
@@ -343,6 +343,25 @@ def test_wire_copies_show_once_with_their_number_of_reprises(engine):
     assert set(ids(engine, "crue Gard")) >= story  # without collapsing, every copy is a hit
 
 
+def test_counts_and_pages_describe_the_grouped_list_and_say_how_many_copies_it_hides(engine):
+    grouped = engine.search(SearchRequest(q="crue Gard", limit=100))
+    every = engine.search(SearchRequest(q="crue Gard", limit=100, collapse=False))
+    hidden = sum(h["cluster"]["reprises"] for h in grouped.hits if h["cluster"])
+    assert hidden == 2
+    assert grouped.total == len(grouped.hits) == every.total - hidden
+    assert grouped.to_dict()["total_with_copies"] == every.total == len(every.hits)
+    assert every.to_dict()["total_with_copies"] == every.total
+
+
+def test_every_page_of_a_grouped_list_is_full_and_the_last_one_is_counted(engine):
+    everything = engine.search(SearchRequest(q="", limit=100))
+    assert everything.total == len(everything.hits) == 49 - 4  # two stories of three articles each
+    pages = [engine.search(SearchRequest(q="", limit=10, page=n)) for n in range(1, 6)]
+    assert [r.pages for r in pages] == [5] * 5
+    assert [len(r.hits) for r in pages] == [10, 10, 10, 10, 5]
+    assert [h["id"] for r in pages for h in r.hits] == [h["id"] for h in everything.hits]
+
+
 def test_unrelated_articles_are_not_clustered(engine):
     hits = engine.search(SearchRequest(q="", limit=100)).hits
     clustered = [h for h in hits if h["cluster"]]
@@ -465,7 +484,7 @@ def test_passages_are_matched_by_their_rarest_words(tmp_path, monkeypatch):
     engine = _passage_engine(tmp_path, [{"id": f"c{n}", "title": "Plan", "body": common} for n in range(5)]
                              + [{"id": "rare", "title": "Zoo", "body": "Un ornithorynque arrive au zoo."}])  # fmt: skip
     passage = "le gouvernement annonce un plan pour la région cette semaine et un ornithorynque arrive au zoo"
-    assert engine.search(SearchRequest(q=passage)).total == 6
+    assert engine.search(SearchRequest(q=passage, collapse=False)).total == 6
     # Only the two rarest words match: the articles holding nothing else are no longer counted.
     monkeypatch.setattr(search, "PASSAGE_MATCH_TERMS", 2)
     results = engine.search(SearchRequest(q=passage))

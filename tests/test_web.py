@@ -236,18 +236,23 @@ def test_pagination_shows_the_second_page_and_links_around_it(client, engine):
 
 
 def test_page_links_keep_every_filter(client, engine):
-    assert engine.search(SearchRequest(q="plus", tags=["economie"], since="2021", until="2025")).pages == 2
-    doc = html(client.get("/?q=plus&tag=Économie&since=2021&until=2025&sort=date"))
+    # Grouped, the eleven matches are ten stories (one page); every copy listed, they fill two.
+    assert engine.search(SearchRequest(q="plus", tags=["economie"], since="2021", until="2025")).pages == 1
+    assert (
+        engine.search(SearchRequest(q="plus", tags=["economie"], since="2021", until="2025", collapse=False)).pages == 2
+    )
+    doc = html(client.get("/?q=plus&tag=Économie&since=2021&until=2025&sort=date&collapse=0"))
     links = doc.xpath("//nav[@class='pagination']//a/@href")
     assert len(links) == 3  # page 1, page 2, next
     for href in links:
         args = query_of(href)
-        assert [args[name] for name in ("q", "tag", "since", "until", "sort")] == [
+        assert [args[name] for name in ("q", "tag", "since", "until", "sort", "collapse")] == [
             ["plus"],
             ["economie"],
             ["2021"],
             ["2025"],
             ["date"],
+            ["0"],
         ]
 
 
@@ -400,7 +405,7 @@ def test_clicking_a_histogram_bar_filters_to_that_period(client, engine):
     doc = html(client.get(bar["url"]))
     expected = engine.search(SearchRequest(since="2021", until="2021"))
     assert hit_links(doc) == article_links(expected)
-    assert expected.total == bar["count"]
+    assert expected.total_with_copies == bar["count"]  # facets count every match, copies included
     assert text(by_class(doc, "chip")[0]).startswith("Période 2021")
     # Within one year the histogram switches to months; the inputs show the period.
     assert [b["label"] for b in histogram(doc) if b["count"]] == [f["label"] for f in expected.facets["date"]]
@@ -524,7 +529,7 @@ def test_api_search_returns_exactly_the_engines_results(client, engine, args, re
 
 def test_api_search_keeps_the_key_order_and_readable_accents(client):
     body = client.get("/api/search?q=santé").get_data(as_text=True)
-    assert list(json.loads(body)) == ["query", "total", "page", "pages", "hits", "facets", "suggestion", "filters",
+    assert list(json.loads(body)) == ["query", "total", "total_with_copies", "page", "pages", "hits", "facets", "suggestion", "filters",
                                       "plan", "partial", "cut"]  # fmt: skip
     assert '"query": "santé"' in body or '"query":"santé"' in body
 
@@ -895,3 +900,30 @@ def test_article_page_links_its_people_places_and_organisations(app):
     found = client.get(link.get("href").replace("/?", "/api/search?") + "&collapse=0").get_json()
     assert "glb-2021-1113" in [h["id"] for h in found["hits"]] or found["total"] > 10
     assert found["filters"]["personnes"] == ["Emmanuel Macron"]
+
+
+def test_the_heading_counts_stories_and_copies_and_a_story_s_copies_lead_back_to_the_search(client, engine):
+    grouped = engine.search(SearchRequest(q="grève", limit=100))
+    doc = html(client.get("/?q=gr%C3%A8ve"))
+    assert (grouped.total, grouped.total_with_copies) == (4, 6)
+    assert text(doc.xpath("//h1")[0]) == "4 articles, 6 avec les reprises pour « grève »"
+    expand = by_class(doc, "reprises")[0].xpath(".//a")[0]
+    assert text(expand) == "+ 2 reprises de cette dépêche"
+    assert query_of(expand.get("href"))["q"] == ["grève"]
+    story = html(client.get(expand.get("href")))
+    assert text(story.xpath("//h1")[0]) == "3 résultats : une dépêche et ses reprises"
+    assert len(hit_links(story)) == 3
+    back = by_class(story, "back-link")[0]
+    assert text(back) == "← Retour à la recherche"
+    assert query_of(back.get("href")) == {"q": ["grève"]}
+
+
+def test_a_link_shows_every_copy_and_another_groups_them_again(client, engine):
+    doc = html(client.get("/?q=gr%C3%A8ve"))
+    show = by_class(doc, "collapse-link")[0]
+    assert text(show) == "Afficher aussi les reprises"
+    every = html(client.get(show.get("href")))
+    assert len(hit_links(every)) == engine.search(SearchRequest(q="grève", collapse=False)).total
+    regroup = by_class(every, "collapse-link")[0]
+    assert text(regroup) == "Regrouper les reprises"
+    assert query_of(regroup.get("href")) == {"q": ["grève"]}

@@ -253,6 +253,8 @@ class QueryCommand(click.Command):
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--no-collapse", "no_collapse", is_flag=True,
+              help="List every copy of a wire story (\"reprises\"), not only the best-ranked one.")  # fmt: skip
 @click.option(
     "--batch",
     type=click.File("r", encoding="utf-8"),
@@ -268,8 +270,8 @@ class QueryCommand(click.Command):
               help="With --format: export at most this many hits.")  # fmt: skip
 @click.option("--bom", is_flag=True, help="With --format csv: start with a UTF-8 BOM (for Excel).")
 def query_command(
-    words, index_dir, tags, since, until, section, persons, places, orgs, sort, limit, page, as_json, batch, fmt,
-    max_hits, bom,
+    words, index_dir, tags, since, until, section, persons, places, orgs, sort, limit, page, as_json, no_collapse,
+    batch, fmt, max_hits, bom,
 ):  # fmt: skip
     """Search the index. WORDS: all must match when few; "phrase", « phrase », OR, -word, NOT, title:, tag:.
 
@@ -292,6 +294,7 @@ def query_command(
             persons=list(persons),
             places=list(places),
             orgs=list(orgs),
+            collapse=not no_collapse,
         )
 
     try:
@@ -355,12 +358,14 @@ def _export(engine, request, fmt, max_hits, bom):
 def render_table(data: dict, color: bool = False, width: int | None = None) -> str:
     """Render search results as a readable text table."""
     from .dates import french_date
+    from .search import count_label
 
     width = width or (shutil.get_terminal_size().columns if sys.stdout.isatty() else 100)
     lines = []
     first = (data["page"] - 1) * max(len(data["hits"]), 1)
     shown = f"page {data['page']}/{data['pages']}"
-    lines.append(f"{data['total']} résultat(s) pour « {data['query']} » — {shown}")
+    counted = count_label(data["total"], data.get("total_with_copies"))
+    lines.append(f"{counted} pour « {data['query']} » — {shown}")
     plan = data.get("plan") or {}
     if plan.get("notes"):
         lines.append(f"Requête lue comme : {plan['read_as']}")

@@ -112,11 +112,14 @@ class SearchResults:
     """The answer to a search, as plain data."""
 
     query: str
+    # The articles listed across the pages: with grouping on, one per story, its copies ("reprises") left out.
     total: int
     page: int
     limit: int
     hits: list[dict]
     facets: dict
+    # Every matching article, copies included (total, when nothing was grouped).
+    total_with_copies: int | None = None
     suggestion: str | None = None
     filters: dict = field(default_factory=dict)
     # Stages the time budget cut ("suggestion", "rerank", "facets", "snippets"); partial when any.
@@ -138,6 +141,7 @@ class SearchResults:
         return {
             "query": self.query,
             "total": self.total,
+            "total_with_copies": self.total if self.total_with_copies is None else self.total_with_copies,
             "page": self.page,
             "pages": self.pages,
             "hits": self.hits,
@@ -148,6 +152,13 @@ class SearchResults:
             "partial": self.partial,
             "cut": list(self.cut),
         }
+
+
+def count_label(total: int, with_copies: int | None = None, number=str) -> str:
+    """Say in French how many articles are listed, and how many with their copies: "4 articles, 6 avec les reprises"."""
+    if with_copies is not None and with_copies > total:
+        return f"{number(total)} article{'s' if total > 1 else ''}, {number(with_copies)} avec les reprises"
+    return f"{number(total)} résultat{'s' if total > 1 else ''}"
 
 
 # --- query parsing ---------------------------------------------------------------------------
@@ -424,13 +435,20 @@ class Engine:
             allowed &= cache.bits_of(cache.cluster_members.get(cluster_rep, [rep] if rep is not None else []))
         collapse = request.collapse and not request.cluster and bool(cache.cluster_of)
         wanted = request.page * request.limit
-        # Collapsing drops copies from the ranking: fetch more so that the page still fills up.
-        fetch = min(wanted * 2 + 20, MAX_RESULTS_WINDOW) if collapse else wanted
-        if request.sort == "recent":
-            fetch = min(max(fetch, 200), MAX_RESULTS_WINDOW)  # freshness can lift hits from further down
         passage = q is not None and request.sort != "date" and plan.long
-        if passage:
-            fetch = max(fetch, rerank.WINDOW)  # the second stage re-orders that many first-stage hits
+        copies = 0
+
+        def fetch(matched: DocSet) -> int:
+            # Collapsing drops copies from the ranking: fetching that many more fills every page it counts.
+            nonlocal copies
+            copies = self._copies(cache, matched) if collapse else 0
+            size = min(wanted + copies, MAX_RESULTS_WINDOW)
+            if request.sort == "recent":
+                size = min(max(size, 200), MAX_RESULTS_WINDOW)  # freshness can lift hits from further down
+            if passage:
+                size = max(size, rerank.WINDOW)  # the second stage re-orders that many first-stage hits
+            return size
+
         if q is None:
             hits_docs, total, matched = self._browse(searcher, cache, allowed, request, fetch)
             scores = {}
@@ -456,7 +474,8 @@ class Engine:
         facets = self._facets(cache, matched, budget)
         return SearchResults(
             query=request.q,
-            total=total,
+            total=total - copies,
+            total_with_copies=total,
             page=request.page,
             limit=request.limit,
             hits=hits,
@@ -512,7 +531,17 @@ class Engine:
         return sorted(docs, key=lambda d: -scores[d])
 
     @staticmethod
+    def _copies(cache: FacetCache, matched: DocSet) -> int:
+        """Count the matches that grouping hides: every matching member of a story but one."""
+        copies = 0
+        for members in cache.cluster_members.values():
+            found = sum(1 for m in members if m in matched)
+            copies += max(0, found - 1)
+        return copies
+
+    @staticmethod
     def _collapse(cache: FacetCache, docs: list[int]) -> list[int]:
+        """Keep the best-ranked article of each story (docs are in ranking order)."""
         seen, kept = set(), []
         for d in docs:
             key = cache.cluster_of.get(d, d)
@@ -529,8 +558,10 @@ class Engine:
         copies = sum(1 for m in cache.cluster_members[rep] if m != docnum and m in matched)
         return {"id": searcher.stored_fields(rep)["id"], "reprises": copies} if copies else None
 
-    def _run(self, searcher, cache, q, allowed: int, request, wanted, budget: Budget):
+    def _run(self, searcher, cache, q, allowed: int, request, fetch, budget: Budget):
+        """Match q within allowed; return the first fetch(matched) hits, their scores, the total and matches."""
         if not allowed:
+            fetch(DocSet(0))
             return [], {}, 0, DocSet(0)
         # Every match with its exact Whoosh score, from the cached leaves: the total and the facets count
         # them all (Whoosh's pruning collector undercounted), and the top hits are taken from them.
@@ -542,6 +573,7 @@ class Engine:
         matched = DocSet(found & allowed)
         if matched.bits != found:  # filters left some out: keep the scores of the others
             every = {d: every[d] for d in matched.docs}
+        wanted = fetch(matched)
         if request.sort == "date":
             # Newest first, ties by docnum, as Whoosh's sort on the ts column.
             docs = top_keys(every, wanted, key=cache.doc_ts_array.__getitem__)
@@ -551,10 +583,11 @@ class Engine:
         return docs, {d: every[d] for d in docs}, len(every), matched
 
     @staticmethod
-    def _browse(searcher, cache, allowed: int, request, wanted):
+    def _browse(searcher, cache, allowed: int, request, fetch):
         # No query words: the newest articles first, whatever the sort.
         keep = DocSet(allowed)
         total = len(keep)
+        wanted = fetch(keep)
         if total * 16 <= cache.n:
             stamps, days = cache.doc_ts_array, cache.doc_day_array
             ordered = heapq.nsmallest(wanted, keep.docs, key=lambda d: (-(stamps[d] if days[d] else 0), d))

@@ -22,7 +22,7 @@ from .errors import BudgetExceededError, InstallError, NewsearchError, QueryErro
 from .export import EXPORT_CAP, Export, export_chunks
 from .feed import ATOM_TYPE, FEED_SIZE, atom_feed
 from .parse import tag_key
-from .search import MAX_FILTER_VALUES, Engine, SearchRequest
+from .search import MAX_FILTER_VALUES, Engine, SearchRequest, count_label
 from .searchbar import DESCRIPTION_TYPE, SUGGESTIONS_TYPE, opensearch_description, suggestions_payload
 from .sections import section_label
 from .suggest import MAX_SUGGESTIONS, Suggester
@@ -176,6 +176,11 @@ def whole_number(args, name: str, default: int) -> int:
         raise QueryError(f"{name} must be a whole number") from None
 
 
+def collapse_arg(args) -> bool:
+    """Read the collapse argument: copies of a story are grouped unless it says no (0, false, non, no)."""
+    return args.get("collapse", "1").lower() not in ("0", "false", "non", "no")
+
+
 def search_request_from_args(args, limit: int | None = None) -> SearchRequest:
     """Build a SearchRequest from query-string arguments (the same names as the CLI options)."""
 
@@ -195,7 +200,7 @@ def search_request_from_args(args, limit: int | None = None) -> SearchRequest:
         places=args.getlist("lieu"),
         orgs=args.getlist("organisation"),
         # collapse=0 lists every wire copy; cluster=ID lists the copies of one story.
-        collapse=args.get("collapse", "1").lower() not in ("0", "false", "non", "no"),
+        collapse=collapse_arg(args),
         cluster=args.get("cluster") or None,
     )
 
@@ -206,8 +211,12 @@ def search_request_from_args(args, limit: int | None = None) -> SearchRequest:
 class SearchState:
     """The filters a search page shows, and the URLs of the same search with one of them changed."""
 
-    def __init__(self, q="", tags=(), section=None, since=None, until=None, sort="relevance", entities=None):
+    def __init__(self, q="", tags=(), section=None, since=None, until=None, sort="relevance", entities=None,
+                 cluster=None, collapse=True):  # fmt: skip
         self.q = q
+        # One story's copies listed (the id of its representative), and whether copies are grouped at all.
+        self.cluster = cluster
+        self.collapse = collapse
         # Selected people, places, organisations by URL argument name (personne, lieu, organisation).
         # Repeated values are capped as the Engine caps them: a page never echoes hundreds of them.
         self.entities = {
@@ -231,6 +240,8 @@ class SearchState:
             until=args.get("until") or None,
             sort=args.get("sort") or "relevance",
             entities={arg: args.getlist(arg) for arg in ENTITY_ARGS},
+            cluster=args.get("cluster") or None,
+            collapse=collapse_arg(args),
         )
 
     def url(self, page: int = 1, endpoint: str = "search_page", values: dict | None = None, **changes) -> str:
@@ -250,6 +261,8 @@ class SearchState:
             "since": self.since,
             "until": self.until,
             "sort": self.sort,
+            "cluster": self.cluster,
+            "collapse": self.collapse,
             **self.entities,
         }
         state.update(changes)
@@ -259,6 +272,10 @@ class SearchState:
         pairs += [(arg, value) for arg in ENTITY_ARGS for value in state[arg]]
         if state["sort"] and state["sort"] != "relevance":
             pairs.append(("sort", state["sort"]))
+        if state["cluster"]:
+            pairs.append(("cluster", state["cluster"]))
+        if not state["collapse"]:
+            pairs.append(("collapse", "0"))
         return pairs
 
 
@@ -379,7 +396,8 @@ def hit_view(hit: dict, labels: dict[str, str], state: SearchState | None) -> di
         "tags": tags,
         "snippet": highlight(hit.get("snippet", "")),
         "reprises": (hit.get("cluster") or {}).get("reprises", 0),
-        "reprises_url": url_for("search_page", cluster=hit["cluster"]["id"]) if hit.get("cluster") else "",
+        # The copies of this story among the same search's matches (the count above counts those).
+        "reprises_url": base.url(cluster=hit["cluster"]["id"]) if hit.get("cluster") else "",
     }
 
 
@@ -446,7 +464,11 @@ def search_view(data: dict, state: SearchState) -> dict:
         "understood": understood,
         "total": data["total"],
         "total_count": french_number(data["total"]),
-        "total_label": f"{french_number(data['total'])} résultat{'s' if data['total'] > 1 else ''}",
+        "total_label": count_label(data["total"], data.get("total_with_copies"), french_number),
+        "cluster": bool(state.cluster),
+        # Back from one story's copies to the search they were found in.
+        "back_url": state.url(cluster=None) if state.cluster else None,
+        "collapse_url": _collapse_toggle(data, state),
         "page": data["page"],
         "pages": data["pages"],
         "first": first,
@@ -467,6 +489,17 @@ def search_view(data: dict, state: SearchState) -> dict:
         "feed_url": state.url(endpoint="atom_feed_of_search", sort="relevance"),
         "export_urls": [(fmt, state.url(endpoint="api_export", values={"fmt": fmt})) for fmt in EXPORT_TYPES],
     }
+
+
+def _collapse_toggle(data: dict, state: SearchState) -> dict | None:
+    """Return the link that shows every copy of each story, or groups them again, when it changes the list."""
+    if state.cluster:
+        return None
+    if not state.collapse:
+        return {"label": "Regrouper les reprises", "url": state.url(collapse=True)}
+    if (data.get("total_with_copies") or 0) > data["total"]:
+        return {"label": "Afficher aussi les reprises", "url": state.url(collapse=False)}
+    return None
 
 
 def form_view(state: SearchState | None) -> dict:
