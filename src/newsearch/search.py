@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import math
 import re
 import threading
 from collections import Counter
@@ -14,7 +15,7 @@ from whoosh import scoring
 from whoosh.collectors import TimeLimit
 
 from . import rerank
-from .analysis import WORD_PATTERN, analyze, fold, iter_words, normalize_word, strip_elision
+from .analysis import WORD_PATTERN, analyze, fold, iter_words, light_stem, normalize_word, strip_elision
 from .budget import Budget
 from .dates import bucket_label, ordinal_to_date, parse_bound
 from .docsets import DocSet, LeafCache, top_keys
@@ -25,6 +26,7 @@ from .query import PASSAGE_BOOSTS, QueryPlan, echo, plan_query, whoosh_query
 from .schema import ARTICLE, ENTITY_FIELDS, SEARCH_FIELDS, SOURCE
 from .store import IndexStore
 from .synonyms import load_synonyms
+from .typos import DOUBLED, closest_cost, first_letters, spellings, typo_cost
 
 # relevance: BM25F; date: newest first; recent: relevance blended with freshness (news wants both).
 SORTS = ("relevance", "date", "recent")
@@ -54,6 +56,13 @@ PHRASE_BONUS = 1.0
 SUGGEST_FEW_HITS = 3
 SUGGEST_RARE_DF = 3
 SUGGEST_RATIO = 20
+# "Did you mean" ranks close words by their slips' cost (typos.py) less this weight times log10 of their
+# document frequency: ten times more articles outweigh a third of a slip ("minstre": ministre, not monstre).
+SUGGEST_FREQ_WEIGHT = 0.3
+# A candidate this cheap explains the typed word; its first letter is then not doubted.
+SUGGEST_ONE_SLIP = 1.0
+# Articles read for the spellings of a suggested word, the one closest to what was typed being shown.
+SURFACE_ARTICLES = 3
 # Words of a query looked up for "did you mean" (each a scan of the lexicon), the first ones typed.
 SUGGEST_MAX_WORDS = 8
 # Estimated cost of a fuzzy word, in postings: it scans part of the lexicon, then walks every close word.
@@ -469,7 +478,7 @@ class Engine:
         for d, hit in zip(page_docs, hits, strict=True):
             hit["cluster"] = self._cluster_info(searcher, cache, d, matched)
         suggestion = None
-        if q is not None and not plan.long and total <= SUGGEST_FEW_HITS and budget.allows("suggestion", optional=True):
+        if q is not None and not plan.long and budget.allows("suggestion", optional=True):
             suggestion = self.suggest(searcher, plan, found=total, budget=budget)
         facets = self._facets(cache, matched, budget)
         return SearchResults(
@@ -671,8 +680,10 @@ class Engine:
         """Return the query with unknown words replaced by close, frequent index words, or None.
 
         When the query found a few articles (found > 0), only words that are rare and have a far more
-        frequent close word are replaced. At most SUGGEST_MAX_WORDS words are looked up, and the budget bounds
-        the lexicon scans: past its reserve, no suggestion.
+        frequent close word are replaced; past SUGGEST_FEW_HITS, only words that are a doubled or undoubled letter
+        away from the usual spelling of their stem ("retraittes" finds retraites: say so). At most
+        SUGGEST_MAX_WORDS words are looked up, and the budget bounds the lexicon scans: past its reserve, no
+        suggestion.
         """
         budget = budget or Budget(None)
         reader = searcher.reader()
@@ -684,20 +695,38 @@ class Engine:
             core = token.text.strip(".,;:!?[]{}'")
             term = normalize_word(core)
             df = max(reader.doc_frequency("body", term), reader.doc_frequency("title", term)) if term else 0
-            if not term or term.isdigit() or (df and not found) or df > SUGGEST_RARE_DF:
+            if not term or term.isdigit():
+                continue
+            respelt = _respelt(searcher, core, term) if df > SUGGEST_RARE_DF else None
+            if respelt:
+                replacements[i] = token.text.replace(core, respelt)
+                continue
+            if (df and not found) or df > SUGGEST_RARE_DF or found > SUGGEST_FEW_HITS:
                 continue
             if len(examined) == SUGGEST_MAX_WORDS:
                 break
             examined.append(i)
+            typed = fold(strip_elision(core))
             best = None
-            for candidate in within("body", term, 2 if len(term) > 5 else 1, prefix=1):
-                if not budget.allows("suggestion", optional=True):
-                    return None
-                freq = reader.doc_frequency("body", candidate)
-                if candidate != term and freq >= SUGGEST_RATIO * df and (best is None or freq > best[0]):
-                    best = (freq, candidate)
+            # Words with the typed first letter first; a slip on the first letter is looked for only when no
+            # single slip explains the word, and then as that one edit (scanning other letters costs time).
+            passes = [(term[0], 2 if len(term) > 5 else 1)]
+            passes += [(letter, 1) for letter in sorted(first_letters(term) - {term[0]})]
+            for start, maxdist in passes:
+                if maxdist == 1 and start != term[0] and best is not None and best[0] <= SUGGEST_ONE_SLIP:
+                    break
+                for candidate in within("body", term, maxdist, start=start):
+                    if not budget.allows("suggestion", optional=True):
+                        return None
+                    freq = reader.doc_frequency("body", candidate)
+                    if candidate == term or freq < SUGGEST_RATIO * df:
+                        continue
+                    cost = closest_cost(typed, candidate, light_stem)
+                    key = (cost - SUGGEST_FREQ_WEIGHT * math.log10(freq), cost, candidate)
+                    if best is None or key < best[1:]:
+                        best = (cost, *key)
             if best is not None:
-                replacements[i] = token.text.replace(core, _surface(searcher, best[1], core))
+                replacements[i] = token.text.replace(core, _surface(searcher, best[3], core))
         return plan.suggestion(replacements) if replacements else None
 
     # -- stats ------------------------------------------------------------------------------------
@@ -732,16 +761,39 @@ def _no_article(article_id: str) -> NotFoundError:
     return NotFoundError(f"aucun article n’a l’identifiant « {echo(article_id)} »")
 
 
-def _surface(searcher, term: str, typed: str) -> str:
-    """Return a word as written in an article whose analyzed form is term (index terms are stems)."""
-    word = term
-    hits = searcher.search(wq.Term("body", term), limit=1)
-    if hits:
-        text = hits[0].get("body", "")[:SNIPPET_SCAN_CHARS]
-        for start, end, forms in iter_words(text):
-            if term in forms:
-                word = text[start:end].lower()
-                break
+def _respelt(searcher, typed: str, term: str) -> str | None:
+    """Return how articles write a frequent word typed with a letter doubled or undoubled by mistake, or None.
+
+    The stemmer makes "retraittes" the term of retraites, so it finds the right articles, but the query shows a
+    typo. Only a word that a spelling of its term is a doubled letter away from is looked up in articles, and
+    replaced when they never write it so but write that other spelling.
+    """
+    folded = fold(strip_elision(typed))
+    if not any(0 < typo_cost(folded, w) <= DOUBLED for w in spellings(term, light_stem)):
+        return None
+    seen = _written(searcher, term)
+    if folded in {fold(w) for w in seen}:
+        return None
+    word = _surface(searcher, term, typed, seen)
+    return word if typo_cost(folded, fold(word)) <= DOUBLED else None
+
+
+def _written(searcher, term: str) -> Counter:
+    """Count the words of the first articles holding term that the analyzer reads as term, as written."""
+    seen: Counter = Counter()
+    for hit in searcher.search(wq.Term("body", term), limit=SURFACE_ARTICLES):
+        text = hit.get("body", "")[:SNIPPET_SCAN_CHARS]
+        seen.update(text[start:end].lower() for start, end, forms in iter_words(text) if term in forms)
+    return seen
+
+
+def _surface(searcher, term: str, typed: str, seen: Counter | None = None) -> str:
+    """Return the word written in articles whose analyzed form is term (index terms are stems) that is the
+    closest to what was typed ("ministtre": ministre, not ministres), the commonest of those."""
+    seen = _written(searcher, term) if seen is None else seen
+    folded = fold(strip_elision(typed))
+    words = sorted(seen, key=lambda w: (typo_cost(folded, fold(w)), -seen[w], w))
+    word = words[0] if words else term
     return word.capitalize() if typed[:1].isupper() else word
 
 
