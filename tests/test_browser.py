@@ -159,7 +159,7 @@ def test_clicking_a_histogram_bar_filters_to_that_year(tab, site, engine):
     bar.click()
     page.wait_for_url(re.compile(r"since=2021&until=2021"))
     expected = engine.search(SearchRequest(since="2021", until="2021"))
-    assert expected.total == count
+    assert expected.total_with_copies == count  # facets count every match, copies included
     assert hit_titles(page) == titles(expected)
     assert page.locator("#since").input_value() == "2021"
     # Inside one year the histogram shows months.

@@ -115,7 +115,7 @@ def test_query_without_hit_exits_1(run, sample_index):
 
 @pytest.mark.parametrize(
     "args, message",
-    [(["le la les"], "aucun mot cherchable"), (["x", "--since", "2024-13"], "invalid date"),
+    [(["le la les"], "aucun mot cherchable"), (["x", "--since", "2024-13"], "date invalide « 2024-13 »"),
      (["(" * 40 + "a"], "trop imbriquée"), (["»"], "aucun mot cherchable")],
 )  # fmt: skip
 def test_bad_query_is_a_clear_error_exit_2(run, sample_index, args, message):
@@ -173,7 +173,7 @@ def test_batch_pairs_each_line_with_one_output_line_and_exits_2_when_a_line_fail
     assert [line["query"] for line in lines] == ["retraites", "", "-santé"]
     assert lines[0]["total"] > 0
     assert lines[1] == {"query": "", "skipped": "empty line"}
-    assert set(lines[2]) == {"query", "error"}
+    assert set(lines[2]) == {"query", "error", "code"}
     assert result.exit_code == EXIT_USAGE
     ok = run("query", "--index", sample_index, "--batch", "-", input="retraites\n   \n")
     assert ok.exit_code == 0 and len(ok.output.splitlines()) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -11,7 +12,7 @@ import pytest
 from markupsafe import Markup
 
 from newsearch.dates import french_date
-from newsearch.errors import IndexDamagedError
+from newsearch.errors import MESSAGES, IndexDamagedError
 from newsearch.indexer import Indexer
 from newsearch.parse import tag_key
 from newsearch.search import Engine, SearchRequest
@@ -542,23 +543,25 @@ def test_api_article_returns_the_article_without_its_server_path(client, engine)
 
 
 @pytest.mark.parametrize(
-    ("url", "status"),
+    ("url", "status", "code"),
     [
-        ("/api/search?sort=titre", 400),
-        ("/api/search?page=deux", 400),
-        ("/api/search?limit=1000", 400),
-        ("/api/search?since=2021-02-30", 400),
-        ("/api/search?q=NOT+x", 400),
-        ("/api/article/inconnu", 404),
-        ("/api/nulle-part", 404),
+        ("/api/search?sort=titre", 400, "bad_sort"),
+        ("/api/search?page=deux", 400, "not_a_number"),
+        ("/api/search?limit=1000", 400, "bad_limit"),
+        ("/api/search?since=2021-02-30", 400, "bad_date"),
+        ("/api/search?q=NOT+x", 400, "only_excluded"),
+        ("/api/article/inconnu", 404, "no_article"),
+        ("/api/nulle-part", 404, "not_found"),
     ],
 )
-def test_api_errors_are_json_with_their_status(client, url, status):
+def test_api_errors_are_json_with_their_status_and_code(client, url, status, code):
     response = client.get(url)
     assert response.status_code == status
     data = response.get_json()
-    assert set(data) == {"error", "status"}
-    assert data["status"] == status and data["error"]
+    assert set(data) == {"error", "code", "status"}
+    assert (
+        data["status"] == status and data["code"] == code and re.fullmatch(pattern(code, french=False), data["error"])
+    )
 
 
 # --- headers, methods, sizes -------------------------------------------------------------------
@@ -649,8 +652,8 @@ def test_debug_is_off_and_crashes_reveal_nothing(sample_index, monkeypatch, capl
     assert "Traceback" not in page.get_data(as_text=True)
     answer = client.get("/api/search").get_json()
     # The visitor gets a short reference; the log has it with the details.
-    assert answer == {"error": f"Une erreur inattendue est survenue. (référence {answer['error_id']})",
-                      "status": 500, "error_id": answer["error_id"]}  # fmt: skip
+    assert answer == {"error": f"an unexpected error occurred (reference {answer['error_id']})",
+                      "code": "internal_error", "status": 500, "error_id": answer["error_id"]}  # fmt: skip
     logged = [r for r in caplog.records if answer["error_id"] in r.getMessage()]
     assert logged and "secret detail" in str(logged[0].exc_info[1])
 
@@ -677,7 +680,7 @@ def test_the_engine_refuses_huge_queries_with_a_400_when_the_query_string_limit_
     client = create_app({"INDEX_DIR": sample_index, "MAX_QUERY_STRING": 1_000_000}).test_client()
     response = client.get("/api/search", query_string={"q": query})
     assert response.status_code == 400
-    assert "requête" in response.get_json()["error"]
+    assert response.get_json()["code"] in ("query_too_long", "query_too_deep")
 
 
 @pytest.mark.parametrize("query", ["a~", "é~2", "titre:a~"])
@@ -857,7 +860,7 @@ def test_index_trouble_is_reported_without_server_paths(sample_index, monkeypatc
     response = app.test_client().get("/api/search")
     assert response.status_code == 500
     answer = response.get_json()
-    assert answer["error"] == f"L’index de recherche est momentanément indisponible. (référence {answer['error_id']})"
+    assert answer["error"] == f"the search index is unavailable for now (reference {answer['error_id']})"
     page = app.test_client().get("/?q=santé")
     assert page.status_code == 500 and "/srv/secret" not in page.get_data(as_text=True)
 
@@ -927,3 +930,89 @@ def test_a_link_shows_every_copy_and_another_groups_them_again(client, engine):
     regroup = by_class(every, "collapse-link")[0]
     assert text(regroup) == "Regrouper les reprises"
     assert query_of(regroup.get("href")) == {"q": ["grève"]}
+
+
+# --- every error, in French on the pages and in English with its code in the API ------------------------------
+
+
+def pattern(code: str, french: bool = True) -> str:
+    """A regular expression matching the message of code whatever its values."""
+    template = MESSAGES[code][0 if not french else 1]
+    return ".+".join(re.escape(part) for part in re.split(r"\{[^}]*\}", template))
+
+
+# Every error a request can meet, as (method, address, status, code); each address is asked for as a page and,
+# with /api/search in place of /, from the API.
+EVERY_ERROR = [
+    ("GET", "/?sort=titre", 400, "bad_sort"),
+    ("GET", "/?page=0", 400, "bad_page"),
+    ("GET", "/?page=deux", 400, "not_a_number"),
+    ("GET", "/?since=2021-02-30", 400, "bad_date"),
+    ("GET", "/?since=hier", 400, "bad_date"),
+    ("GET", "/?since=2024&until=2023", 400, "since_after_until"),
+    ("GET", "/?" + "&".join(["tag=x"] * 21), 400, "too_many_filters"),
+    ("GET", "/?section=" + "x" * 300, 400, "filter_too_long"),
+    ("GET", "/?q=" + "a " * 1100, 400, "query_too_long"),
+    ("GET", "/?q=" + "a" * 100, 400, "word_too_long"),
+    ("GET", "/?q=" + "(" * 10 + "a", 400, "query_too_deep"),
+    ("GET", "/?q=" + "+OR+".join(f"mot{n}" for n in range(70)), 400, "too_many_terms"),
+    ("GET", "/?q=aa~+bb~+cc~+dd~+ee~", 400, "too_many_fuzzy"),
+    ("GET", "/?q=%C2%BB", 400, "no_searchable_word"),
+    ("GET", "/?q=NOT+x", 400, "only_excluded"),
+    ("GET", "/?q=" + "a" * 9000, 413, "too_large"),
+    ("GET", "/article/inconnu", 404, "no_article"),
+    ("GET", "/nulle-part", 404, "not_found"),
+    ("POST", "/", 405, "method_not_allowed"),
+]
+# What only the API can be asked (the page has a fixed page size), and what no address of the app reaches.
+API_ONLY = [("GET", "/api/search?limit=1000", 400, "bad_limit")]
+UNREACHABLE = {"bad_export_format": "the CLI's --format choice, checked by click first",
+               "bad_request": "other 4xx that werkzeug may raise; no route does"}  # fmt: skip
+
+
+def broken_apps(sample_index, monkeypatch):
+    """Yield (app, status, code) for the errors of a server in trouble: out of time, index damaged, a bug."""
+    yield create_app({"INDEX_DIR": sample_index, "SEARCH_TIME_LIMIT": 1e-9}), 503, "timed_out"
+    for failure, status, code in ((IndexDamagedError("the index in /srv/x is damaged"), 500, "index_unavailable"),
+                                  (RuntimeError("a bug"), 500, "internal_error")):  # fmt: skip
+        app = create_app({"INDEX_DIR": sample_index})
+
+        def fail(*args, failure=failure, **kwargs):
+            raise failure
+
+        monkeypatch.setattr(app.extensions["newsearch"], "search", fail)
+        yield app, status, code
+
+
+def shown_error(response) -> str:
+    return text(html(response).xpath("//*[contains(@class, 'error-message')]")[0])
+
+
+def test_every_error_the_web_can_produce_is_french_on_the_page_and_english_with_a_code_in_the_api(
+    client, sample_index, monkeypatch
+):
+    walked = set()
+    english = [pattern(code, french=False) for code in MESSAGES]
+    for method, address, status, code in EVERY_ERROR:
+        page = client.open(address, method=method)
+        assert page.status_code == status, address
+        assert re.fullmatch(pattern(code), shown_error(page)), (address, shown_error(page))
+        body = page.get_data(as_text=True)
+        assert not any(re.search(p, body) for p in english), address
+        api = client.open(address.replace("/?", "/api/search?").replace("/article/", "/api/article/"), method=method)
+        if address.startswith(("/?", "/article/")):
+            assert (api.status_code, api.get_json()["code"]) == (status, code), address
+            assert re.fullmatch(pattern(code, french=False), api.get_json()["error"]), address
+        walked.add(code)
+    for method, address, status, code in API_ONLY:
+        api = client.open(address, method=method)
+        assert (api.status_code, api.get_json()["code"]) == (status, code)
+        walked.add(code)
+    for app, status, code in broken_apps(sample_index, monkeypatch):
+        page = app.test_client().get("/?q=santé")
+        assert page.status_code == status and re.fullmatch(pattern(code), shown_error(page))
+        assert not any(re.search(p, page.get_data(as_text=True)) for p in english)
+        api = app.test_client().get("/api/search?q=santé").get_json()
+        assert api["code"] == code and re.fullmatch(pattern(code, french=False), api["error"])
+        walked.add(code)
+    assert walked | set(UNREACHABLE) == set(MESSAGES)

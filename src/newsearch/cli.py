@@ -315,7 +315,7 @@ def query_command(
                 try:
                     out = engine.search(request(q)).to_dict()
                 except QueryError as exc:
-                    out, failed = {"query": q, "error": str(exc)}, True
+                    out, failed = {"query": q, "error": exc.english, "code": exc.code}, True
             click.echo(json.dumps(out, ensure_ascii=False))
         if failed:
             sys.exit(EXIT_USAGE)

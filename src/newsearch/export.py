@@ -128,4 +128,4 @@ def export_chunks(export: Export, fmt: str, bom: bool = False) -> Iterator[str]:
         return jsonl_lines(export.hits())
     if fmt == "json":
         return json_chunks(export)
-    raise QueryError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+    raise QueryError("bad_export_format", value=fmt, choices=", ".join(FORMATS))

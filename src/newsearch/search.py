@@ -19,10 +19,10 @@ from .analysis import WORD_PATTERN, analyze, fold, iter_words, light_stem, norma
 from .budget import Budget
 from .dates import bucket_label, ordinal_to_date, parse_bound
 from .docsets import DocSet, LeafCache, top_keys
-from .errors import NewsearchError, NotFoundError, QueryError
+from .errors import NewsearchError, NotFoundError, QueryError, echo
 from .facets import FacetCache, month_histogram
 from .parse import tag_key
-from .query import PASSAGE_BOOSTS, QueryPlan, echo, plan_query, whoosh_query
+from .query import PASSAGE_BOOSTS, QueryPlan, plan_query, whoosh_query
 from .schema import ARTICLE, ENTITY_FIELDS, SEARCH_FIELDS, SOURCE
 from .store import IndexStore
 from .synonyms import load_synonyms
@@ -99,21 +99,21 @@ class SearchRequest:
     def validate(self) -> None:
         """Raise QueryError for values out of range."""
         if self.sort not in SORTS:
-            raise QueryError(f"invalid sort {self.sort!r}: use relevance, date or recent")
+            raise QueryError("bad_sort", value=echo(self.sort))
         if not 1 <= self.limit <= MAX_LIMIT:
-            raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
+            raise QueryError("bad_limit", max=MAX_LIMIT)
         if self.page < 1 or self.page * self.limit > MAX_RESULTS_WINDOW:
-            raise QueryError(f"page must be between 1 and {MAX_RESULTS_WINDOW // self.limit}")
+            raise QueryError("bad_page", max=MAX_RESULTS_WINDOW // self.limit)
         for name, values in (("tag", self.tags), ("personne", self.persons), ("lieu", self.places),
                              ("organisation", self.orgs)):  # fmt: skip
             if len(values) > MAX_FILTER_VALUES:
-                raise QueryError(f"trop de filtres {name} ({len(values)}, au plus {MAX_FILTER_VALUES})")
+                raise QueryError("too_many_filters", name=name, count=len(values), max=MAX_FILTER_VALUES)
         for value in (self.since or "", self.until or ""):
             if len(value) > len("YYYY-MM-DD"):
-                raise QueryError("invalid date: use YYYY, YYYY-MM or YYYY-MM-DD")
+                raise QueryError("bad_date", value=echo(value))
         for value in (*self.tags, *self.persons, *self.places, *self.orgs, self.section or "", self.cluster or ""):
             if len(value) > MAX_FILTER_CHARS:
-                raise QueryError(f"valeur de filtre trop longue ({len(value)} caractères, au plus {MAX_FILTER_CHARS})")
+                raise QueryError("filter_too_long", count=len(value), max=MAX_FILTER_CHARS)
 
 
 @dataclass
@@ -413,7 +413,7 @@ class Engine:
             frequency = self._leaves_of(searcher).doc_frequency
             q = passage_query(searcher, plan.match, PASSAGE_MATCH_TERMS, passage_df, frequency)
             if q is None:
-                raise QueryError(f"la requête « {echo(plan.typed)} » ne contient aucun mot cherchable")
+                raise QueryError("no_searchable_word", value=echo(plan.typed))
         else:
             q = whoosh_query(plan, searcher.schema)
         allowed = cache.articles_bits  # a bitset: each filter below ANDs another one
@@ -429,7 +429,7 @@ class Engine:
         first = parse_bound(request.since).toordinal() if request.since else None
         last = parse_bound(request.until, end=True).toordinal() if request.until else None
         if first is not None and last is not None and first > last:
-            raise QueryError("--since is after --until")
+            raise QueryError("since_after_until", since=request.since, until=request.until)
         # A date phrase in the query narrows the explicit filters further: the later start, the earlier end.
         if query_days[0] is not None:
             first = max(first or query_days[0], query_days[0])
@@ -758,7 +758,7 @@ class Engine:
 
 
 def _no_article(article_id: str) -> NotFoundError:
-    return NotFoundError(f"aucun article n’a l’identifiant « {echo(article_id)} »")
+    return NotFoundError("no_article", value=echo(article_id))
 
 
 def _respelt(searcher, typed: str, term: str) -> str | None:

@@ -18,7 +18,7 @@ from werkzeug.routing import BaseConverter
 
 from . import __version__
 from .dates import MONTH_ABBR, bucket_label, french_date, parse_iso
-from .errors import BudgetExceededError, InstallError, NewsearchError, QueryError
+from .errors import BudgetExceededError, InstallError, NewsearchError, QueryError, message
 from .export import EXPORT_CAP, Export, export_chunks
 from .feed import ATOM_TYPE, FEED_SIZE, atom_feed
 from .parse import tag_key
@@ -78,11 +78,8 @@ ERROR_TITLES = {
     500: "Erreur interne",
     503: "Service momentanément surchargé",
 }
-HTTP_MESSAGES = {
-    404: "Cette adresse ne correspond à aucune page.",
-    405: "Cette adresse ne se consulte qu’en lecture (GET ou HEAD).",
-    413: "La requête dépasse la taille autorisée : raccourcissez la recherche.",
-}
+# The error code (errors.MESSAGES) of each HTTP error the app answers by itself.
+HTTP_ERRORS = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 # URL argument → (facet key in SearchResults, heading), for named-entity facets.
 ENTITY_ARGS = {
     "personne": ("personnes", "Personnes"),
@@ -173,7 +170,7 @@ def whole_number(args, name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise QueryError(f"{name} must be a whole number") from None
+        raise QueryError("not_a_number", name=name) from None
 
 
 def collapse_arg(args) -> bool:
@@ -600,21 +597,23 @@ def create_app(config=None):
     def wants_json() -> bool:
         return request.path.startswith("/api/")
 
-    def error_response(status: int, message: str, error_id: str | None = None):
+    def error_response(status: int, code: str, error_id: str | None = None, **values):
+        # One code, two wordings: a stable English message for programs, the French one for people.
         if wants_json():
-            body = {"error": message, "status": status}
+            body = {"error": message(code, french=False, **values), "code": code, "status": status}
             if error_id:
                 body["error_id"] = error_id
             return make_response(jsonify(body), status)
         title = ERROR_TITLES.get(status, "Erreur")
-        page = render_template("error.html", status=status, title=title, message=message, form=form_view(None))
+        page = render_template("error.html", status=status, title=title, message=message(code, **values),
+                               form=form_view(None))  # fmt: skip
         return make_response(page, status)
 
-    def logged_failure(status: int, message: str, log_message: str, *args, exc_info=False):
+    def logged_failure(status: int, code: str, log_message: str, *args, exc_info=False):
         # The visitor gets a short id to quote; the log has the details (never shown: they name server paths).
         error_id = secrets.token_hex(4)
         app.logger.log(logging.ERROR, f"[{error_id}] {log_message}", *args, exc_info=exc_info)
-        return error_response(status, f"{message} (référence {error_id})", error_id)
+        return error_response(status, code, error_id, ref=error_id)
 
     @app.before_request
     def refuse_oversized_or_writing_requests():
@@ -633,21 +632,23 @@ def create_app(config=None):
 
     @app.errorhandler(BudgetExceededError)
     def budget_exceeded(exc):
-        response = error_response(503, str(exc))
+        response = error_response(503, exc.code, **exc.values)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.errorhandler(NewsearchError)
     def domain_error(exc):
-        if exc.status in (400, 404):
-            return error_response(exc.status, str(exc))
+        if exc.status in (400, 404) and exc.code:
+            return error_response(exc.status, exc.code, **exc.values)
         # A damaged, locked or mismatched index is the operator's business; its message names server paths.
-        return logged_failure(exc.status, "L’index de recherche est momentanément indisponible.",
-                              "index unavailable: %s", exc)  # fmt: skip
+        return logged_failure(exc.status, "index_unavailable", "index unavailable: %s", exc)
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        response = error_response(exc.code or 500, HTTP_MESSAGES.get(exc.code, exc.description or ""))
+        status = exc.code or 500
+        if status >= 500:
+            return logged_failure(status, "internal_error", "HTTP error %s on %s", status, request.path[:200])
+        response = error_response(status, HTTP_ERRORS.get(status, "bad_request"))
         if exc.code == 405:
             response.headers["Allow"] = ", ".join(READ_METHODS)
         return response
@@ -655,8 +656,7 @@ def create_app(config=None):
     @app.errorhandler(Exception)
     def unexpected_error(exc):
         # Logged with its traceback for the operator; the visitor only learns that it failed.
-        return logged_failure(500, "Une erreur inattendue est survenue.", "unexpected error on %s",
-                              request.path[:200], exc_info=True)  # fmt: skip
+        return logged_failure(500, "internal_error", "unexpected error on %s", request.path[:200], exc_info=True)
 
     @app.get("/api/search")
     def api_search():
