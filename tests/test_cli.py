@@ -216,3 +216,11 @@ def test_the_table_counts_the_stories_it_lists_and_their_copies_and_no_collapse_
     every = run("query", "grève", "--index", sample_index, "--limit", "100", "--no-collapse", "--json")
     data = json.loads(every.output)
     assert data["total"] == data["total_with_copies"] == len(data["hits"]) == len(listed) + 2
+
+
+def test_the_last_page_numbers_its_hits_after_the_pages_before_it(run, sample_index):
+    result = run("query", "--index", sample_index, "--limit", "10", "--page", "5")
+    lines = result.output.splitlines()
+    assert lines[0] == "45 articles, 49 avec les reprises — page 5/5"
+    numbers = [int(line.split(".")[0]) for line in lines if re.match(r"\s*\d+\. ", line)]
+    assert numbers == list(range(41, 46))

@@ -328,7 +328,7 @@ def query_command(
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
     else:
-        click.echo(render_table(data, color=sys.stdout.isatty()))
+        click.echo(render_table(data, color=sys.stdout.isatty(), limit=limit))
     if not data["hits"]:
         sys.exit(EXIT_NO_HIT)
 
@@ -355,17 +355,17 @@ def _export(engine, request, fmt, max_hits, bom):
         sys.exit(EXIT_NO_HIT)
 
 
-def render_table(data: dict, color: bool = False, width: int | None = None) -> str:
-    """Render search results as a readable text table."""
+def render_table(data: dict, color: bool = False, width: int | None = None, limit: int = 10) -> str:
+    """Render search results as a readable text table (limit: hits per page, to number them)."""
     from .dates import french_date
     from .search import count_label
 
     width = width or (shutil.get_terminal_size().columns if sys.stdout.isatty() else 100)
     lines = []
-    first = (data["page"] - 1) * max(len(data["hits"]), 1)
+    first = (data["page"] - 1) * limit
     shown = f"page {data['page']}/{data['pages']}"
     counted = count_label(data["total"], data.get("total_with_copies"))
-    lines.append(f"{counted} pour « {data['query']} » — {shown}")
+    lines.append(f"{counted} pour « {data['query']} » — {shown}" if data["query"] else f"{counted} — {shown}")
     plan = data.get("plan") or {}
     if plan.get("notes"):
         lines.append(f"Requête lue comme : {plan['read_as']}")
