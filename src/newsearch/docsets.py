@@ -136,20 +136,16 @@ class LeafCache:
             self._frequencies[key] = found
         return found
 
-    def terms_within(self, fieldname: str, text: str, maxdist: int, prefix: int = 0, start: str | None = None):
+    def terms_within(self, fieldname: str, text: str, maxdist: int, prefix: int = 0):
         """Yield the terms within maxdist Damerau-Levenshtein edits of text, as Whoosh's reader.terms_within
         (same terms, same order), with each prefix's term list read once per searcher and words whose
-        length alone rules them out skipped before the distance is computed.
-
-        The terms start with text[:prefix], or with start when given (another first letter than the typed one).
-        """
-        begin = text[:prefix] if start is None else start
-        key = (fieldname, begin)
+        length alone rules them out skipped before the distance is computed."""
+        key = (fieldname, text[:prefix])
         words = self._prefixes.get(key)
         if words is None:
             reader = self.searcher.reader()
             field = reader.schema[fieldname]
-            words = [field.from_bytes(b) for b in reader.expand_prefix(fieldname, begin)]
+            words = [field.from_bytes(b) for b in reader.expand_prefix(fieldname, text[:prefix])]
             with self._lock:
                 self._prefixes[key] = words
         size = len(text)

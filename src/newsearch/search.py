@@ -15,7 +15,7 @@ from whoosh import scoring
 from whoosh.collectors import TimeLimit
 
 from . import rerank
-from .analysis import WORD_PATTERN, analyze, fold, iter_words, light_stem, normalize_word, strip_elision
+from .analysis import WORD_PATTERN, analyze, fold, light_stem, normalize_word, strip_elision
 from .budget import Budget
 from .dates import bucket_label, ordinal_to_date, parse_bound
 from .docsets import DocSet, LeafCache, top_keys
@@ -26,7 +26,7 @@ from .query import PASSAGE_BOOSTS, QueryPlan, plan_query, whoosh_query
 from .schema import ARTICLE, ENTITY_FIELDS, SEARCH_FIELDS, SOURCE
 from .store import IndexStore
 from .synonyms import load_synonyms
-from .typos import DOUBLED, closest_cost, first_letters, spellings, typo_cost
+from .typos import DOUBLED, closest_cost, first_letter_slips, spellings, typo_cost
 
 # relevance: BM25F; date: newest first; recent: relevance blended with freshness (news wants both).
 SORTS = ("relevance", "date", "recent")
@@ -61,8 +61,10 @@ SUGGEST_RATIO = 20
 SUGGEST_FREQ_WEIGHT = 0.3
 # A candidate this cheap explains the typed word; its first letter is then not doubted.
 SUGGEST_ONE_SLIP = 1.0
-# Articles read for the spellings of a suggested word, the one closest to what was typed being shown.
-SURFACE_ARTICLES = 3
+# Frequent words of a query checked against how articles write them (each a read of a few articles).
+SUGGEST_RESPELL_WORDS = 3
+# Most articles read for the spellings of a suggested word, the one closest to what was typed being shown.
+SURFACE_ARTICLES = 20
 # Words of a query looked up for "did you mean" (each a scan of the lexicon), the first ones typed.
 SUGGEST_MAX_WORDS = 8
 # Estimated cost of a fuzzy word, in postings: it scans part of the lexicon, then walks every close word.
@@ -688,7 +690,7 @@ class Engine:
         budget = budget or Budget(None)
         reader = searcher.reader()
         within = self._leaves_of(searcher).terms_within
-        replacements, examined = {}, []
+        replacements, examined, respelled = {}, [], 0
         for i, token in enumerate(plan.tokens):
             if token.kind != "word" or token.field or token.sign == "-" or token.fuzzy:
                 continue
@@ -697,10 +699,15 @@ class Engine:
             df = max(reader.doc_frequency("body", term), reader.doc_frequency("title", term)) if term else 0
             if not term or term.isdigit():
                 continue
-            respelt = _respelt(searcher, core, term) if df > SUGGEST_RARE_DF else None
-            if respelt:
-                replacements[i] = token.text.replace(core, respelt)
-                continue
+            if df > SUGGEST_RARE_DF and respelled < SUGGEST_RESPELL_WORDS and _may_be_respelt(core, term):
+                # Each costs a search and a read of a few articles: as many as lexicon scans, in the same budget.
+                if not budget.allows("suggestion", optional=True):
+                    return None
+                respelled += 1
+                respelt = _respelt(searcher, core, term)
+                if respelt:
+                    replacements[i] = token.text.replace(core, respelt)
+                    continue
             if (df and not found) or df > SUGGEST_RARE_DF or found > SUGGEST_FEW_HITS:
                 continue
             if len(examined) == SUGGEST_MAX_WORDS:
@@ -708,26 +715,28 @@ class Engine:
             examined.append(i)
             typed = fold(strip_elision(core))
             best = None
-            # Words with the typed first letter first; a slip on the first letter is looked for only when no
-            # single slip explains the word, and then as that one edit (scanning other letters costs time).
-            passes = [(term[0], 2 if len(term) > 5 else 1)]
-            passes += [(letter, 1) for letter in sorted(first_letters(term) - {term[0]})]
-            for start, maxdist in passes:
-                if maxdist == 1 and start != term[0] and best is not None and best[0] <= SUGGEST_ONE_SLIP:
-                    break
-                for candidate in within("body", term, maxdist, start=start):
-                    if not budget.allows("suggestion", optional=True):
-                        return None
-                    freq = reader.doc_frequency("body", candidate)
-                    if candidate == term or freq < SUGGEST_RATIO * df:
-                        continue
-                    cost = closest_cost(typed, candidate, light_stem)
-                    key = (cost - SUGGEST_FREQ_WEIGHT * math.log10(freq), cost, candidate)
-                    if best is None or key < best[1:]:
-                        best = (cost, *key)
+            # Words with the typed first letter, scanned; a slip on the first letter is looked for only when no
+            # single slip explains the word, and then as that one edit: a few words looked up, no other scan.
+            for candidate in within("body", term, 2 if len(term) > 5 else 1, prefix=1):
+                if not budget.allows("suggestion", optional=True):
+                    return None
+                best = self._better(reader, typed, candidate, term, df, best)
+            if best is None or best[0] > SUGGEST_ONE_SLIP:
+                for candidate in sorted(first_letter_slips(term)):
+                    best = self._better(reader, typed, candidate, term, df, best)
             if best is not None:
                 replacements[i] = token.text.replace(core, _surface(searcher, best[3], core))
         return plan.suggestion(replacements) if replacements else None
+
+    @staticmethod
+    def _better(reader, typed: str, candidate: str, term: str, df: int, best: tuple | None) -> tuple | None:
+        """Return (cost, score, cost, candidate) of candidate when it ranks before best, else best."""
+        freq = reader.doc_frequency("body", candidate)
+        if candidate == term or not freq or freq < SUGGEST_RATIO * df:
+            return best
+        cost = closest_cost(typed, candidate, light_stem)
+        key = (cost - SUGGEST_FREQ_WEIGHT * math.log10(freq), cost, candidate)
+        return (cost, *key) if best is None or key < best[1:] else best
 
     # -- stats ------------------------------------------------------------------------------------
 
@@ -761,39 +770,48 @@ def _no_article(article_id: str) -> NotFoundError:
     return NotFoundError("no_article", value=echo(article_id))
 
 
+def _may_be_respelt(typed: str, term: str) -> bool:
+    """Tell whether a spelling of term is one doubled or undoubled letter away from the typed word (no I/O)."""
+    folded = fold(strip_elision(typed))
+    return any(0 < typo_cost(folded, w) <= DOUBLED for w in spellings(term, light_stem))
+
+
 def _respelt(searcher, typed: str, term: str) -> str | None:
     """Return how articles write a frequent word typed with a letter doubled or undoubled by mistake, or None.
 
     The stemmer makes "retraittes" the term of retraites, so it finds the right articles, but the query shows a
-    typo. Only a word that a spelling of its term is a doubled letter away from is looked up in articles, and
-    replaced when they never write it so but write that other spelling.
+    typo. A word that _may_be_respelt is looked up in the first articles holding its term, and replaced when they
+    never write it so but write a spelling a doubled letter away.
     """
     folded = fold(strip_elision(typed))
-    if not any(0 < typo_cost(folded, w) <= DOUBLED for w in spellings(term, light_stem)):
-        return None
-    seen = _written(searcher, term)
-    if folded in {fold(w) for w in seen}:
-        return None
-    word = _surface(searcher, term, typed, seen)
-    return word if typo_cost(folded, fold(word)) <= DOUBLED else None
+    word = _surface(searcher, term, typed, goal=0.0)
+    return word if 0 < typo_cost(folded, fold(word)) <= DOUBLED else None
 
 
-def _written(searcher, term: str) -> Counter:
-    """Count the words of the first articles holding term that the analyzer reads as term, as written."""
-    seen: Counter = Counter()
-    for hit in searcher.search(wq.Term("body", term), limit=SURFACE_ARTICLES):
-        text = hit.get("body", "")[:SNIPPET_SCAN_CHARS]
-        seen.update(text[start:end].lower() for start, end, forms in iter_words(text) if term in forms)
-    return seen
-
-
-def _surface(searcher, term: str, typed: str, seen: Counter | None = None) -> str:
+def _surface(searcher, term: str, typed: str, goal: float | None = None) -> str:
     """Return the word written in articles whose analyzed form is term (index terms are stems) that is the
-    closest to what was typed ("ministtre": ministre, not ministres), the commonest of those."""
-    seen = _written(searcher, term) if seen is None else seen
+    closest to what was typed ("ministtre": ministre, not ministres), the commonest of those.
+
+    Articles holding term are read in index order, up to SURFACE_ARTICLES, until a word as close as goal (by
+    default, the closest spelling of term) is met: the singular may come only in the fifth article.
+    """
     folded = fold(strip_elision(typed))
-    words = sorted(seen, key=lambda w: (typo_cost(folded, fold(w)), -seen[w], w))
-    word = words[0] if words else term
+    if goal is None:
+        goal = min(typo_cost(folded, w) for w in spellings(term, light_stem))
+    seen: Counter = Counter()
+    best = None
+    # In posting order, not by score: scoring every posting would cost more than the search for a frequent word.
+    matcher = searcher.postings("body", term)
+    for _ in range(SURFACE_ARTICLES):
+        if not matcher.is_active():
+            break
+        text = searcher.stored_fields(matcher.id()).get("body", "")[:SNIPPET_SCAN_CHARS]
+        seen.update(text[start:end].lower() for start, end, forms in _iter_words(text) if term in forms)
+        best = min(seen, key=lambda w: (typo_cost(folded, fold(w)), -seen[w], w), default=None)
+        if best is not None and typo_cost(folded, fold(best)) <= goal:
+            break
+        matcher.next()
+    word = best or term
     return word.capitalize() if typed[:1].isupper() else word
 
 

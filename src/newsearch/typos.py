@@ -28,18 +28,14 @@ def _neighbours() -> dict[str, frozenset[str]]:
 NEIGHBOURS = _neighbours()
 
 
-def first_letters(word: str) -> set[str]:
-    """Return the letters a word meant by this typed one may start with: its own, a neighbour key, another vowel
-    (one typed for another), or its second letter (the first two swapped)."""
-    if not word:
+def first_letter_slips(word: str) -> set[str]:
+    """Return the words this typed one is if its only slip is on the first letter: a neighbour key or another
+    vowel typed instead, or the first two letters swapped."""
+    if len(word) < 2:
         return set()
     first = word[0]
-    letters = {first, *NEIGHBOURS.get(first, ())}
-    if first in VOWELS:
-        letters |= VOWELS
-    if len(word) > 1:
-        letters.add(word[1])
-    return letters
+    letters = set(NEIGHBOURS.get(first, ())) | (VOWELS if first in VOWELS else set())
+    return {letter + word[1:] for letter in letters - {first}} | {word[1] + word[0] + word[2:]} - {word}
 
 
 def _substitution(a: str, b: str) -> float:
