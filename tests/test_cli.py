@@ -99,7 +99,7 @@ def test_query_table_is_readable(run, sample_index):
     result = run("query", "chevaux", "--index", sample_index, "--limit", "2")
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0] == "2 résultat(s) pour « chevaux » — page 1/1"
+    assert lines[0] == "2 résultats pour « chevaux » — page 1/1"
     # Each hit: rank and title, then date · tags · score · id, then the snippet with the matched words marked.
     assert lines[1] == "  1. Dans le Perche, les éleveurs de chevaux de trait misent sur les communes rurales"
     # (the id of a file without one is a hash of its path, which depends on where the checkout is)
@@ -121,7 +121,7 @@ def test_query_without_hit_exits_1(run, sample_index):
 
 @pytest.mark.parametrize(
     "args, message",
-    [(["le la les"], "aucun mot cherchable"), (["x", "--since", "2024-13"], "invalid date"),
+    [(["le la les"], "aucun mot cherchable"), (["x", "--since", "2024-13"], "date invalide « 2024-13 »"),
      (["(" * 40 + "a"], "trop imbriquée"), (["»"], "aucun mot cherchable")],
 )  # fmt: skip
 def test_bad_query_is_a_clear_error_exit_2(run, sample_index, args, message):
@@ -179,7 +179,7 @@ def test_batch_pairs_each_line_with_one_output_line_and_exits_2_when_a_line_fail
     assert [line["query"] for line in lines] == ["retraites", "", "-santé"]
     assert lines[0]["total"] > 0
     assert lines[1] == {"query": "", "skipped": "empty line"}
-    assert set(lines[2]) == {"query", "error"}
+    assert set(lines[2]) == {"query", "error", "code"}
     assert result.exit_code == EXIT_USAGE
     ok = run("query", "--index", sample_index, "--batch", "-", input="retraites\n   \n")
     assert ok.exit_code == 0 and len(ok.output.splitlines()) == 2
@@ -210,3 +210,23 @@ def test_messages_count_in_good_english_and_name_the_index_folder_in_full(tmp_pa
     missing = runner.invoke(cli, ["query", "x", "--index", "nowhere"])
     assert missing.exit_code == EXIT_INDEX
     assert f"no index in {tmp_path / 'nowhere'}:" in missing.output
+
+
+def test_the_table_counts_the_stories_it_lists_and_their_copies_and_no_collapse_lists_every_copy(run, sample_index):
+    grouped = run("query", "grève", "--index", sample_index, "--limit", "100")
+    listed = [line for line in grouped.output.splitlines() if re.match(r"\s*\d+\. ", line)]
+    assert (
+        grouped.output.splitlines()[0]
+        == f"{len(listed)} articles, {len(listed) + 2} avec les reprises pour « grève » — page 1/1"
+    )
+    every = run("query", "grève", "--index", sample_index, "--limit", "100", "--no-collapse", "--json")
+    data = json.loads(every.output)
+    assert data["total"] == data["total_with_copies"] == len(data["hits"]) == len(listed) + 2
+
+
+def test_the_last_page_numbers_its_hits_after_the_pages_before_it(run, sample_index):
+    result = run("query", "--index", sample_index, "--limit", "10", "--page", "5")
+    lines = result.output.splitlines()
+    assert lines[0] == "45 articles, 49 avec les reprises — page 5/5"
+    numbers = [int(line.split(".")[0]) for line in lines if re.match(r"\s*\d+\. ", line)]
+    assert numbers == list(range(41, 46))

@@ -106,7 +106,8 @@ def test_an_answer_cut_by_the_budget_is_flagged_partial_and_right_where_it_is_co
     if "rerank" not in cut.cut:
         assert [h["id"] for h in cut.hits] == [h["id"] for h in full.hits]
     full_snippets = {h["id"]: h["snippet"] for h in full.hits}
-    assert all(h["snippet"] in (full_snippets.get(h["id"]), "") for h in cut.hits)
+    # (with the rerank cut, the page may hold hits the complete answer ranks further down: not compared)
+    assert all(h["snippet"] in (full_snippets[h["id"]], "") for h in cut.hits if h["id"] in full_snippets)
     assert all(values in (full.facets[key], []) for key, values in cut.facets.items())
     assert cut.suggestion in (full.suggestion, None)
 
@@ -138,7 +139,7 @@ def test_without_a_time_limit_nothing_is_ever_cut():
 @pytest.mark.parametrize(
     "kwargs, message",
     [({"tags": ["x"] * 700}, "trop de filtres tag"), ({"persons": ["x"] * 21}, "trop de filtres personne"),
-     ({"section": "x" * 5000}, "valeur de filtre trop longue"), ({"since": "9" * 5000}, "invalid date")],
+     ({"section": "x" * 5000}, "valeur de filtre trop longue"), ({"since": "9" * 5000}, "date invalide")],
 )  # fmt: skip
 def test_repeated_or_huge_filters_are_refused_before_any_work_without_being_echoed(engine, kwargs, message):
     with pytest.raises(QueryError, match=message) as caught:
@@ -203,7 +204,8 @@ def test_a_search_with_no_time_left_is_a_503_with_retry_after_and_a_french_page(
     client = create_app({"INDEX_DIR": sample_index, "SEARCH_TIME_LIMIT": 1e-9}).test_client()
     api = client.get("/api/search?q=santé")
     assert api.status_code == 503 and int(api.headers["Retry-After"]) >= 1
-    assert api.get_json()["status"] == 503 and "temps imparti" in api.get_json()["error"]
+    assert api.get_json()["status"] == 503 and api.get_json()["code"] == "timed_out"
+    assert "time budget" in api.get_json()["error"]
     page = client.get("/?q=santé")
     assert page.status_code == 503 and "Service momentanément surchargé" in page.get_data(as_text=True)
     browse = client.get("/api/search").get_json()  # browsing needs no matching: it answers, flagged

@@ -91,7 +91,7 @@ def test_facets_count_all_matches_not_just_the_page(engine):
     full = engine.search(SearchRequest(q="", limit=100, collapse=False))
     page = engine.search(SearchRequest(q="", limit=2))
     assert page.facets == full.facets
-    assert page.total == full.total == len(full.hits)
+    assert page.total_with_copies == full.total == len(full.hits)
     counted = {}
     for hit in full.hits:
         for tag in {t.lower().replace("é", "e").replace("è", "e").replace("ô", "o") for t in hit["tags"]}:
@@ -230,13 +230,14 @@ def test_malformed_queries_find_what_their_words_find(engine):
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
-    [({"since": "2023-13"}, "invalid date"), ({"since": "hier"}, "invalid date"), ({"sort": "x"}, "invalid sort"),
-     ({"since": "2024", "until": "2023"}, "after"), ({"limit": 0}, "limit"), ({"page": 0}, "page")],
+    "kwargs, code",
+    [({"since": "2023-13"}, "bad_date"), ({"since": "hier"}, "bad_date"), ({"sort": "x"}, "bad_sort"),
+     ({"since": "2024", "until": "2023"}, "since_after_until"), ({"limit": 0}, "bad_limit"), ({"page": 0}, "bad_page")],
 )  # fmt: skip
-def test_bad_filters(engine, kwargs, message):
-    with pytest.raises(QueryError, match=message):
+def test_bad_filters(engine, kwargs, code):
+    with pytest.raises(QueryError) as caught:
         engine.search(SearchRequest(q="", **kwargs))
+    assert caught.value.code == code
 
 
 def test_article_lookup_is_by_id_only(engine):
@@ -327,6 +328,25 @@ def test_wire_copies_show_once_with_their_number_of_reprises(engine):
     copies = engine.search(SearchRequest(q="", cluster=shown[0]["cluster"]["id"], limit=100))
     assert {h["id"] for h in copies.hits} == story
     assert set(ids(engine, "crue Gard")) >= story  # without collapsing, every copy is a hit
+
+
+def test_counts_and_pages_describe_the_grouped_list_and_say_how_many_copies_it_hides(engine):
+    grouped = engine.search(SearchRequest(q="crue Gard", limit=100))
+    every = engine.search(SearchRequest(q="crue Gard", limit=100, collapse=False))
+    hidden = sum(h["cluster"]["reprises"] for h in grouped.hits if h["cluster"])
+    assert hidden == 2
+    assert grouped.total == len(grouped.hits) == every.total - hidden
+    assert grouped.to_dict()["total_with_copies"] == every.total == len(every.hits)
+    assert every.to_dict()["total_with_copies"] == every.total
+
+
+def test_every_page_of_a_grouped_list_is_full_and_the_last_one_is_counted(engine):
+    everything = engine.search(SearchRequest(q="", limit=100))
+    assert everything.total == len(everything.hits) == 49 - 4  # two stories of three articles each
+    pages = [engine.search(SearchRequest(q="", limit=10, page=n)) for n in range(1, 6)]
+    assert [r.pages for r in pages] == [5] * 5
+    assert [len(r.hits) for r in pages] == [10, 10, 10, 10, 5]
+    assert [h["id"] for r in pages for h in r.hits] == [h["id"] for h in everything.hits]
 
 
 def test_unrelated_articles_are_not_clustered(engine):
@@ -427,9 +447,11 @@ def test_passages_are_matched_by_their_rarest_words(index_from_records, monkeypa
 
     common = "Le gouvernement annonce un plan pour la région."
     records = [{"id": f"c{n}", "title": "Plan", "body": common} for n in range(5)]
-    engine = Engine(index_from_records(records + [{"id": "rare", "title": "Zoo", "body": "Un ornithorynque au zoo."}]))
-    passage = "le gouvernement annonce un plan pour la région cette semaine et un ornithorynque au zoo"
-    assert engine.search(SearchRequest(q=passage)).total == 6
+    engine = Engine(
+        index_from_records(records + [{"id": "rare", "title": "Zoo", "body": "Un ornithorynque arrive au zoo."}])
+    )
+    passage = "le gouvernement annonce un plan pour la région cette semaine et un ornithorynque arrive au zoo"
+    assert engine.search(SearchRequest(q=passage, collapse=False)).total == 6
     # Only the two rarest words match: the articles holding nothing else are no longer counted.
     monkeypatch.setattr(search, "PASSAGE_MATCH_TERMS", 2)
     results = engine.search(SearchRequest(q=passage))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -12,7 +13,7 @@ from markupsafe import Markup
 
 from newsearch.admission import Gate
 from newsearch.dates import french_date
-from newsearch.errors import IndexDamagedError
+from newsearch.errors import MESSAGES, IndexDamagedError
 from newsearch.indexer import Indexer
 from newsearch.parse import tag_key
 from newsearch.search import Engine, SearchRequest
@@ -237,18 +238,23 @@ def test_pagination_shows_the_second_page_and_links_around_it(client, engine):
 
 
 def test_page_links_keep_every_filter(client, engine):
-    assert engine.search(SearchRequest(q="plus", tags=["economie"], since="2021", until="2025")).pages == 2
-    doc = html(client.get("/?q=plus&tag=Économie&since=2021&until=2025&sort=date"))
+    # Grouped, the eleven matches are ten stories (one page); every copy listed, they fill two.
+    assert engine.search(SearchRequest(q="plus", tags=["economie"], since="2021", until="2025")).pages == 1
+    assert (
+        engine.search(SearchRequest(q="plus", tags=["economie"], since="2021", until="2025", collapse=False)).pages == 2
+    )
+    doc = html(client.get("/?q=plus&tag=Économie&since=2021&until=2025&sort=date&collapse=0"))
     links = doc.xpath("//nav[@class='pagination']//a/@href")
     assert len(links) == 3  # page 1, page 2, next
     for href in links:
         args = query_of(href)
-        assert [args[name] for name in ("q", "tag", "since", "until", "sort")] == [
+        assert [args[name] for name in ("q", "tag", "since", "until", "sort", "collapse")] == [
             ["plus"],
             ["economie"],
             ["2021"],
             ["2025"],
             ["date"],
+            ["0"],
         ]
 
 
@@ -401,7 +407,7 @@ def test_clicking_a_histogram_bar_filters_to_that_period(client, engine):
     doc = html(client.get(bar["url"]))
     expected = engine.search(SearchRequest(since="2021", until="2021"))
     assert hit_links(doc) == article_links(expected)
-    assert expected.total == bar["count"]
+    assert expected.total_with_copies == bar["count"]  # facets count every match, copies included
     assert text(by_class(doc, "chip")[0]).startswith("Période 2021")
     # Within one year the histogram switches to months; the inputs show the period.
     assert [b["label"] for b in histogram(doc) if b["count"]] == [f["label"] for f in expected.facets["date"]]
@@ -525,7 +531,7 @@ def test_api_search_returns_exactly_the_engines_results(client, engine, args, re
 
 def test_api_search_keeps_the_key_order_and_readable_accents(client):
     body = client.get("/api/search?q=santé").get_data(as_text=True)
-    assert list(json.loads(body)) == ["query", "total", "page", "pages", "hits", "facets", "suggestion", "filters",
+    assert list(json.loads(body)) == ["query", "total", "total_with_copies", "page", "pages", "hits", "facets", "suggestion", "filters",
                                       "plan", "partial", "cut"]  # fmt: skip
     assert '"query": "santé"' in body or '"query":"santé"' in body
 
@@ -538,23 +544,25 @@ def test_api_article_returns_the_article_without_its_server_path(client, engine)
 
 
 @pytest.mark.parametrize(
-    ("url", "status"),
+    ("url", "status", "code"),
     [
-        ("/api/search?sort=titre", 400),
-        ("/api/search?page=deux", 400),
-        ("/api/search?limit=1000", 400),
-        ("/api/search?since=2021-02-30", 400),
-        ("/api/search?q=NOT+x", 400),
-        ("/api/article/inconnu", 404),
-        ("/api/nulle-part", 404),
+        ("/api/search?sort=titre", 400, "bad_sort"),
+        ("/api/search?page=deux", 400, "not_a_number"),
+        ("/api/search?limit=1000", 400, "bad_limit"),
+        ("/api/search?since=2021-02-30", 400, "bad_date"),
+        ("/api/search?q=NOT+x", 400, "only_excluded"),
+        ("/api/article/inconnu", 404, "no_article"),
+        ("/api/nulle-part", 404, "not_found"),
     ],
 )
-def test_api_errors_are_json_with_their_status(client, url, status):
+def test_api_errors_are_json_with_their_status_and_code(client, url, status, code):
     response = client.get(url)
     assert response.status_code == status
     data = response.get_json()
-    assert set(data) == {"error", "status"}
-    assert data["status"] == status and data["error"]
+    assert set(data) == {"error", "code", "status"}
+    assert (
+        data["status"] == status and data["code"] == code and re.fullmatch(pattern(code, french=False), data["error"])
+    )
 
 
 # --- headers, methods, sizes -------------------------------------------------------------------
@@ -645,8 +653,8 @@ def test_debug_is_off_and_crashes_reveal_nothing(sample_index, monkeypatch, capl
     assert "Traceback" not in page.get_data(as_text=True)
     answer = client.get("/api/search").get_json()
     # The visitor gets a short reference; the log has it with the details.
-    assert answer == {"error": f"Une erreur inattendue est survenue. (référence {answer['error_id']})",
-                      "status": 500, "error_id": answer["error_id"]}  # fmt: skip
+    assert answer == {"error": f"an unexpected error occurred (reference {answer['error_id']})",
+                      "code": "internal_error", "status": 500, "error_id": answer["error_id"]}  # fmt: skip
     logged = [r for r in caplog.records if answer["error_id"] in r.getMessage()]
     assert logged and "secret detail" in str(logged[0].exc_info[1])
 
@@ -673,7 +681,7 @@ def test_the_engine_refuses_huge_queries_with_a_400_when_the_query_string_limit_
     client = create_app({"INDEX_DIR": sample_index, "MAX_QUERY_STRING": 1_000_000}).test_client()
     response = client.get("/api/search", query_string={"q": query})
     assert response.status_code == 400
-    assert "requête" in response.get_json()["error"]
+    assert response.get_json()["code"] in ("query_too_long", "query_too_deep")
 
 
 @pytest.mark.parametrize("query", ["a~", "é~2", "titre:a~"])
@@ -854,7 +862,7 @@ def test_index_trouble_is_reported_without_server_paths(sample_index, monkeypatc
     response = app.test_client().get("/api/search")
     assert response.status_code == 500
     answer = response.get_json()
-    assert answer["error"] == f"L’index de recherche est momentanément indisponible. (référence {answer['error_id']})"
+    assert answer["error"] == f"the search index is unavailable for now (reference {answer['error_id']})"
     page = app.test_client().get("/?q=santé")
     assert page.status_code == 500 and "/srv/secret" not in page.get_data(as_text=True)
 
@@ -897,3 +905,124 @@ def test_article_page_links_its_people_places_and_organisations(app):
     found = client.get(link.get("href").replace("/?", "/api/search?") + "&collapse=0").get_json()
     assert "glb-2021-1113" in [h["id"] for h in found["hits"]] or found["total"] > 10
     assert found["filters"]["personnes"] == ["Emmanuel Macron"]
+
+
+def test_the_heading_counts_stories_and_copies_and_a_story_s_copies_lead_back_to_the_search(client, engine):
+    grouped = engine.search(SearchRequest(q="grève", limit=100))
+    doc = html(client.get("/?q=gr%C3%A8ve"))
+    assert (grouped.total, grouped.total_with_copies) == (4, 6)
+    assert text(doc.xpath("//h1")[0]) == "4 articles, 6 avec les reprises pour « grève »"
+    expand = by_class(doc, "reprises")[0].xpath(".//a")[0]
+    assert text(expand) == "+ 2 reprises de cette dépêche"
+    assert query_of(expand.get("href"))["q"] == ["grève"]
+    story = html(client.get(expand.get("href")))
+    assert text(story.xpath("//h1")[0]) == "3 résultats : une dépêche et ses reprises"
+    assert len(hit_links(story)) == 3
+    back = by_class(story, "back-link")[0]
+    assert text(back) == "← Retour à la recherche"
+    assert query_of(back.get("href")) == {"q": ["grève"]}
+
+
+def test_a_link_shows_every_copy_and_another_groups_them_again(client, engine):
+    doc = html(client.get("/?q=gr%C3%A8ve"))
+    show = by_class(doc, "collapse-link")[0]
+    assert text(show) == "Afficher aussi les reprises"
+    every = html(client.get(show.get("href")))
+    assert len(hit_links(every)) == engine.search(SearchRequest(q="grève", collapse=False)).total
+    regroup = by_class(every, "collapse-link")[0]
+    assert text(regroup) == "Regrouper les reprises"
+    assert query_of(regroup.get("href")) == {"q": ["grève"]}
+
+
+# --- every error, in French on the pages and in English with its code in the API ------------------------------
+
+
+def pattern(code: str, french: bool = True) -> str:
+    """A regular expression matching the message of code whatever its values."""
+    template = MESSAGES[code][0 if not french else 1]
+    return ".+".join(re.escape(part) for part in re.split(r"\{[^}]*\}", template))
+
+
+# Every error a request can meet, as (method, address, status, code); each address is asked for as a page and,
+# with /api/search in place of /, from the API.
+EVERY_ERROR = [
+    ("GET", "/?sort=titre", 400, "bad_sort"),
+    ("GET", "/?page=0", 400, "bad_page"),
+    ("GET", "/?page=deux", 400, "not_a_number"),
+    ("GET", "/?since=2021-02-30", 400, "bad_date"),
+    ("GET", "/?since=hier", 400, "bad_date"),
+    ("GET", "/?since=2024&until=2023", 400, "since_after_until"),
+    ("GET", "/?" + "&".join(["tag=x"] * 21), 400, "too_many_filters"),
+    ("GET", "/?section=" + "x" * 300, 400, "filter_too_long"),
+    ("GET", "/?q=" + "a " * 1100, 400, "query_too_long"),
+    ("GET", "/?q=" + "a" * 100, 400, "word_too_long"),
+    ("GET", "/?q=" + "(" * 10 + "a", 400, "query_too_deep"),
+    ("GET", "/?q=" + "+OR+".join(f"mot{n}" for n in range(70)), 400, "too_many_terms"),
+    ("GET", "/?q=aa~+bb~+cc~+dd~+ee~", 400, "too_many_fuzzy"),
+    ("GET", "/?q=%C2%BB", 400, "no_searchable_word"),
+    ("GET", "/?q=NOT+x", 400, "only_excluded"),
+    ("GET", "/?q=" + "a" * 9000, 413, "too_large"),
+    ("GET", "/article/inconnu", 404, "no_article"),
+    ("GET", "/nulle-part", 404, "not_found"),
+    ("POST", "/", 405, "method_not_allowed"),
+]
+# What only the API can be asked (the page has a fixed page size), and what no address of the app reaches.
+API_ONLY = [("GET", "/api/search?limit=1000", 400, "bad_limit")]
+UNREACHABLE = {"bad_export_format": "the CLI's --format choice, checked by click first",
+               "bad_request": "other 4xx that werkzeug may raise; no route does"}  # fmt: skip
+
+
+def broken_apps(sample_index, monkeypatch):
+    """Yield (app, status, code) for the errors of a server in trouble: out of time, index damaged, a bug."""
+    yield create_app({"INDEX_DIR": sample_index, "SEARCH_TIME_LIMIT": 1e-9}), 503, "timed_out"
+    no_slot = Gate(slots=0, costly_slots=0, queue=0, costly_queue=0, wait=0)
+    yield create_app({"INDEX_DIR": sample_index, "ADMISSION": no_slot}), 503, "overloaded"
+    for failure, status, code in ((IndexDamagedError("the index in /srv/x is damaged"), 500, "index_unavailable"),
+                                  (RuntimeError("a bug"), 500, "internal_error")):  # fmt: skip
+        app = create_app({"INDEX_DIR": sample_index})
+
+        def fail(*args, failure=failure, **kwargs):
+            raise failure
+
+        monkeypatch.setattr(app.extensions["newsearch"], "search", fail)
+        yield app, status, code
+
+
+def shown_error(response) -> str:
+    return text(html(response).xpath("//*[contains(@class, 'error-message')]")[0])
+
+
+def test_every_error_the_web_can_produce_is_french_on_the_page_and_english_with_a_code_in_the_api(
+    client, sample_index, monkeypatch
+):
+    walked = set()
+    english = [pattern(code, french=False) for code in MESSAGES]
+    for method, address, status, code in EVERY_ERROR:
+        page = client.open(address, method=method)
+        assert page.status_code == status, address
+        assert re.fullmatch(pattern(code), shown_error(page)), (address, shown_error(page))
+        body = page.get_data(as_text=True)
+        assert not any(re.search(p, body) for p in english), address
+        api = client.open(address.replace("/?", "/api/search?").replace("/article/", "/api/article/"), method=method)
+        if address.startswith(("/?", "/article/")):
+            assert (api.status_code, api.get_json()["code"]) == (status, code), address
+            assert re.fullmatch(pattern(code, french=False), api.get_json()["error"]), address
+        walked.add(code)
+    for method, address, status, code in API_ONLY:
+        api = client.open(address, method=method)
+        assert (api.status_code, api.get_json()["code"]) == (status, code)
+        walked.add(code)
+    for app, status, code in broken_apps(sample_index, monkeypatch):
+        page = app.test_client().get("/?q=santé")
+        assert page.status_code == status and re.fullmatch(pattern(code), shown_error(page))
+        assert not any(re.search(p, page.get_data(as_text=True)) for p in english)
+        api = app.test_client().get("/api/search?q=santé").get_json()
+        assert api["code"] == code and re.fullmatch(pattern(code, french=False), api["error"])
+        walked.add(code)
+    # A Host header that names no server: answered before any route.
+    page = client.get("/?q=santé", headers={"Host": "."})
+    assert page.status_code == 400 and re.fullmatch(pattern("bad_host"), shown_error(page))
+    api = client.get("/api/search?q=santé", headers={"Host": "."}).get_json()
+    assert api["code"] == "bad_host" and re.fullmatch(pattern("bad_host", french=False), api["error"])
+    walked.add("bad_host")
+    assert walked | set(UNREACHABLE) == set(MESSAGES)

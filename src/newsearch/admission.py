@@ -93,6 +93,5 @@ class Gate:
 
     def _refuse(self, lane: str):
         self.refused += 1
-        what = "recherches coûteuses" if lane == "costly" else "recherches"
-        message = f"Trop de {what} en cours sur le serveur : réessayez dans {RETRY_AFTER} secondes."
-        raise OverloadedError(message, retry_after=RETRY_AFTER)
+        what = ("costly searches", "recherches coûteuses") if lane == "costly" else ("searches", "recherches")
+        raise OverloadedError("overloaded", retry_after=RETRY_AFTER, what=what[0], what_fr=what[1], seconds=RETRY_AFTER)

@@ -41,7 +41,5 @@ class Budget:
     def exceeded(self) -> BudgetExceededError:
         """The error of a request that ran out of time before it had anything to show."""
         return BudgetExceededError(
-            f"recherche interrompue : elle a dépassé le temps imparti ({self.seconds:g} s) ; "
-            "réessayez dans un instant ou précisez la requête",
-            retry_after=max(1, math.ceil(self.seconds or 1)),
+            "timed_out", retry_after=max(1, math.ceil(self.seconds or 1)), seconds=self.seconds or 0
         )

@@ -309,6 +309,8 @@ class QueryCommand(click.Command):
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--no-collapse", "no_collapse", is_flag=True,
+              help="List every copy of a wire story (\"reprises\"), not only the best-ranked one.")  # fmt: skip
 @click.option(
     "--batch",
     type=click.File("r", encoding="utf-8"),
@@ -324,8 +326,8 @@ class QueryCommand(click.Command):
               help="With --format: export at most this many hits.")  # fmt: skip
 @click.option("--bom", is_flag=True, help="With --format csv: start with a UTF-8 BOM (for Excel).")
 def query_command(
-    words, index_dir, tags, since, until, section, persons, places, orgs, sort, limit, page, as_json, batch, fmt,
-    max_hits, bom,
+    words, index_dir, tags, since, until, section, persons, places, orgs, sort, limit, page, as_json, no_collapse,
+    batch, fmt, max_hits, bom,
 ):  # fmt: skip
     """Search the index. WORDS: all must match when few; "phrase", « phrase », OR, -word, NOT, title:, tag:.
 
@@ -348,6 +350,7 @@ def query_command(
             persons=list(persons),
             places=list(places),
             orgs=list(orgs),
+            collapse=not no_collapse,
         )
 
     try:
@@ -368,7 +371,7 @@ def query_command(
                 try:
                     out = engine.search(request(q)).to_dict()
                 except QueryError as exc:
-                    out, failed = {"query": q, "error": str(exc)}, True
+                    out, failed = {"query": q, "error": exc.english, "code": exc.code}, True
             click.echo(json.dumps(out, ensure_ascii=False))
         if failed:
             sys.exit(EXIT_USAGE)
@@ -381,7 +384,7 @@ def query_command(
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
     else:
-        click.echo(render_table(data, color=sys.stdout.isatty()))
+        click.echo(render_table(data, color=sys.stdout.isatty(), limit=limit))
     if not data["hits"]:
         sys.exit(EXIT_NO_HIT)
 
@@ -408,15 +411,17 @@ def _export(engine, request, fmt, max_hits, bom):
         sys.exit(EXIT_NO_HIT)
 
 
-def render_table(data: dict, color: bool = False, width: int | None = None) -> str:
-    """Render search results as a readable text table."""
+def render_table(data: dict, color: bool = False, width: int | None = None, limit: int = 10) -> str:
+    """Render search results as a readable text table (limit: hits per page, to number them)."""
     from .dates import french_date
+    from .search import count_label
 
     width = width or (shutil.get_terminal_size().columns if sys.stdout.isatty() else 100)
     lines = []
-    first = (data["page"] - 1) * max(len(data["hits"]), 1)
+    first = (data["page"] - 1) * limit
     shown = f"page {data['page']}/{data['pages']}"
-    lines.append(f"{data['total']} résultat(s) pour « {data['query']} » — {shown}")
+    counted = count_label(data["total"], data.get("total_with_copies"))
+    lines.append(f"{counted} pour « {data['query']} » — {shown}" if data["query"] else f"{counted} — {shown}")
     plan = data.get("plan") or {}
     if plan.get("notes"):
         lines.append(f"Requête lue comme : {plan['read_as']}")

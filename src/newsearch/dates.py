@@ -6,7 +6,7 @@ import calendar
 import re
 from datetime import date, datetime, timedelta, timezone
 
-from .errors import QueryError
+from .errors import QueryError, echo
 
 MONTHS = {
     "janvier": 1,
@@ -118,7 +118,7 @@ def parse_bound(value: str, end: bool = False) -> date:
     """Return the first (or, with end, the last) day of YYYY, YYYY-MM or YYYY-MM-DD."""
     match = _BOUND_RE.match(value or "")
     if not match:
-        raise QueryError(f"invalid date {value!r}: use YYYY, YYYY-MM or YYYY-MM-DD")
+        raise QueryError("bad_date", value=echo(value or ""))
     year, month, day = (int(g) if g else None for g in match.groups())
     try:
         if month is None:
@@ -127,8 +127,8 @@ def parse_bound(value: str, end: bool = False) -> date:
             last = calendar.monthrange(year, month)[1]
             return date(year, month, last) if end else date(year, month, 1)
         return date(year, month, day)
-    except ValueError as exc:
-        raise QueryError(f"invalid date {value!r}: {exc}") from None
+    except ValueError:
+        raise QueryError("bad_date", value=echo(value)) from None
 
 
 def french_date(value: str) -> str:

@@ -112,11 +112,11 @@ def jsonl_lines(hits) -> Iterator[str]:
 def json_chunks(export: Export) -> Iterator[str]:
     """Yield the JSON contract of `newsearch query --json` with every exported hit in `hits` (page 1 of 1)."""
     data = export.first.to_dict()
-    head = {key: data[key] for key in ("query", "total")}
+    head = {key: data[key] for key in ("query", "total", "total_with_copies")}
     yield json.dumps(head, ensure_ascii=False)[:-1] + ', "page": 1, "pages": 1, "hits": ['
     for i, hit in enumerate(export.hits()):
         yield ("" if i == 0 else ", ") + json.dumps(hit, ensure_ascii=False)
-    tail = {key: value for key, value in data.items() if key not in ("query", "total", "page", "pages", "hits")}
+    tail = {key: value for key, value in data.items() if key not in (*head, "page", "pages", "hits")}
     yield "], " + json.dumps(tail, ensure_ascii=False)[1:] + "\n"
 
 
@@ -128,4 +128,4 @@ def export_chunks(export: Export, fmt: str, bom: bool = False) -> Iterator[str]:
         return jsonl_lines(export.hits())
     if fmt == "json":
         return json_chunks(export)
-    raise QueryError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+    raise QueryError("bad_export_format", value=fmt, choices=", ".join(FORMATS))

@@ -17,7 +17,7 @@ from whoosh import qparser
 from whoosh import query as wq
 
 from .analysis import STOP_WORDS, fold, iter_words
-from .errors import QueryError
+from .errors import QueryError, echo
 from .querydates import DateFilter, extract_date_filters
 from .schema import SEARCH_FIELDS
 
@@ -30,8 +30,6 @@ MAX_TERMS = 64
 MAX_FUZZY = 4
 # Up to this many words every word must match; beyond, it is a pasted passage: any word may match.
 LONG_QUERY_WORDS = 6
-# Longest piece of a query repeated in a message: the message must not grow with the query.
-ECHO_CHARS = 60
 
 QUERY_FIELDS = {"title": "title", "titre": "title", "tag": "tags", "tags": "tags", "body": "body",
                 "texte": "body", "summary": "summary", "chapo": "summary"}  # fmt: skip
@@ -122,12 +120,6 @@ class QueryPlan:
                 for t in self.tokens[:MAX_TERMS]
             ],
         }  # fmt: skip
-
-
-def echo(text: str) -> str:
-    """Return text short enough to be repeated in a message."""
-    text = " ".join(text.split())
-    return text if len(text) <= ECHO_CHARS else text[: ECHO_CHARS - 1] + "…"
 
 
 def normalize_query(text: str) -> str:
@@ -261,7 +253,7 @@ def _balance(tokens: list[Token], notes: list[str]) -> list[Token]:
         if token.kind == "open":
             depth += 1
             if depth > MAX_DEPTH:
-                raise QueryError(f"requête trop imbriquée (plus de {MAX_DEPTH} niveaux de parenthèses)")
+                raise QueryError("query_too_deep", max=MAX_DEPTH)
         elif token.kind == "close":
             if not depth:
                 notes.append("Parenthèse fermante sans ouvrante : ignorée.")
@@ -311,12 +303,12 @@ def _drop_dangling(tokens: list[Token], notes: list[str]) -> list[Token]:
 def read_tokens(text: str) -> tuple[list[Token], list[str]]:
     """Read a query string into repaired tokens and French notes on what was repaired."""
     if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"requête trop longue ({len(text)} caractères, au plus {MAX_QUERY_CHARS})")
+        raise QueryError("query_too_long", count=len(text), max=MAX_QUERY_CHARS)
     notes: list[str] = []
     tokens = _drop_dangling(_balance(_attach(_scan(text.translate(_QUOTES), notes), notes), notes), notes)
     for token in tokens:
         if token.kind == "word" and len(token.text) > MAX_WORD_CHARS:
-            raise QueryError(f"mot trop long dans la requête ({len(token.text)} caractères, au plus {MAX_WORD_CHARS})")
+            raise QueryError("word_too_long", count=len(token.text), max=MAX_WORD_CHARS)
     return tokens, list(dict.fromkeys(notes))
 
 
@@ -349,7 +341,7 @@ def plan_query(text: str, synonyms=None, read_dates: bool = True, today: date | 
     plan = QueryPlan(typed=text, tokens=tokens, notes=notes)
     if not tokens:
         if text.strip():
-            raise QueryError(f"la requête « {echo(text)} » ne contient aucun mot cherchable")
+            raise QueryError("no_searchable_word", value=echo(text))
         return plan
     plan.long = is_long_query(plan.read_as)
     if plan.long:
@@ -359,9 +351,9 @@ def plan_query(text: str, synonyms=None, read_dates: bool = True, today: date | 
         return plan
     terms = [t for t in tokens if t.kind in ("word", "phrase")]
     if len(terms) > MAX_TERMS:
-        raise QueryError(f"requête trop coûteuse : {len(terms)} mots ou expressions, au plus {MAX_TERMS}")
+        raise QueryError("too_many_terms", count=len(terms), max=MAX_TERMS)
     if sum(1 for t in terms if t.fuzzy) > MAX_FUZZY:
-        raise QueryError(f"requête trop coûteuse : au plus {MAX_FUZZY} mots approchés (mot~)")
+        raise QueryError("too_many_fuzzy", max=MAX_FUZZY)
     rest = tokens
     if read_dates:
         plan.dates = extract_date_filters(plan.read_as, today)
@@ -422,17 +414,15 @@ def whoosh_query(plan: QueryPlan, schema):
     try:
         q = build_parser(schema, plan.long).parse(plan.match)
     except RecursionError:
-        raise QueryError("requête trop imbriquée") from None
+        raise QueryError("query_too_deep", max=MAX_DEPTH) from None
     except Exception:  # a plan is well formed, but Whoosh's parser has odd corners: read the words alone
         words = " ".join(w for t in plan.tokens if t.kind in ("word", "phrase") for w in re.findall(r"\w+", t.text))
         q = build_parser(schema, plan.long).parse(words) if words else None
     q = _bound_fuzzy(q)
     if q is None or q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
-        raise QueryError(
-            f"la requête « {echo(plan.typed)} » ne contient aucun mot cherchable (seulement des mots vides ou des opérateurs)"
-        )
+        raise QueryError("no_searchable_word", value=echo(plan.typed))
     if _only_negative(q):
-        raise QueryError("une requête doit avoir au moins un mot à trouver, pas seulement des mots exclus")
+        raise QueryError("only_excluded")
     return q
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import math
 import re
 import threading
 from collections import Counter
@@ -18,6 +19,8 @@ from .analysis import (
     analyze,
     fold,
     iter_words,
+    light_stem,
+    strip_elision,
     text_terms,
     word_term,
     word_terms,
@@ -25,13 +28,14 @@ from .analysis import (
 from .budget import Budget
 from .dates import ordinal_to_date, parse_bound
 from .docsets import DocSet, LeafCache, top_keys
-from .errors import NewsearchError, NotFoundError, QueryError
+from .errors import NewsearchError, NotFoundError, QueryError, echo
 from .facets import FacetCache, month_histogram
 from .parse import tag_key
-from .query import PASSAGE_BOOSTS, QueryPlan, echo, plan_query, whoosh_query
+from .query import PASSAGE_BOOSTS, QueryPlan, plan_query, whoosh_query
 from .schema import ARTICLE, ENTITY_FIELDS, SEARCH_FIELDS, SOURCE
 from .store import IndexStore
 from .synonyms import load_synonyms
+from .typos import DOUBLED, closest_cost, first_letter_slips, spellings, typo_cost
 
 # relevance: BM25F; date: newest first; recent: relevance blended with freshness (news wants both).
 SORTS = ("relevance", "date", "recent")
@@ -61,6 +65,15 @@ PHRASE_BONUS = 1.0
 SUGGEST_FEW_HITS = 3
 SUGGEST_RARE_DF = 3
 SUGGEST_RATIO = 20
+# "Did you mean" ranks close words by their slips' cost (typos.py) less this weight times log10 of their
+# document frequency: ten times more articles outweigh a third of a slip ("minstre": ministre, not monstre).
+SUGGEST_FREQ_WEIGHT = 0.3
+# A candidate this cheap explains the typed word; its first letter is then not doubted.
+SUGGEST_ONE_SLIP = 1.0
+# Frequent words of a query checked against how articles write them (each a read of a few articles).
+SUGGEST_RESPELL_WORDS = 3
+# Most articles read for the spellings of a suggested word, the one closest to what was typed being shown.
+SURFACE_ARTICLES = 20
 # Words of a query looked up for "did you mean" (each a scan of the lexicon), the first ones typed.
 SUGGEST_MAX_WORDS = 8
 # Estimated cost of a fuzzy word, in postings: it scans part of the lexicon, then walks every close word.
@@ -97,21 +110,21 @@ class SearchRequest:
     def validate(self) -> None:
         """Raise QueryError for values out of range."""
         if self.sort not in SORTS:
-            raise QueryError(f"invalid sort {self.sort!r}: use relevance, date or recent")
+            raise QueryError("bad_sort", value=echo(self.sort))
         if not 1 <= self.limit <= MAX_LIMIT:
-            raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
+            raise QueryError("bad_limit", max=MAX_LIMIT)
         if self.page < 1 or self.page * self.limit > MAX_RESULTS_WINDOW:
-            raise QueryError(f"page must be between 1 and {MAX_RESULTS_WINDOW // self.limit}")
+            raise QueryError("bad_page", max=MAX_RESULTS_WINDOW // self.limit)
         for name, values in (("tag", self.tags), ("personne", self.persons), ("lieu", self.places),
                              ("organisation", self.orgs)):  # fmt: skip
             if len(values) > MAX_FILTER_VALUES:
-                raise QueryError(f"trop de filtres {name} ({len(values)}, au plus {MAX_FILTER_VALUES})")
+                raise QueryError("too_many_filters", name=name, count=len(values), max=MAX_FILTER_VALUES)
         for value in (self.since or "", self.until or ""):
             if len(value) > len("YYYY-MM-DD"):
-                raise QueryError("invalid date: use YYYY, YYYY-MM or YYYY-MM-DD")
+                raise QueryError("bad_date", value=echo(value))
         for value in (*self.tags, *self.persons, *self.places, *self.orgs, self.section or "", self.cluster or ""):
             if len(value) > MAX_FILTER_CHARS:
-                raise QueryError(f"valeur de filtre trop longue ({len(value)} caractères, au plus {MAX_FILTER_CHARS})")
+                raise QueryError("filter_too_long", count=len(value), max=MAX_FILTER_CHARS)
 
 
 @dataclass
@@ -119,11 +132,14 @@ class SearchResults:
     """The answer to a search, as plain data."""
 
     query: str
+    # The articles listed across the pages: with grouping on, one per story, its copies ("reprises") left out.
     total: int
     page: int
     limit: int
     hits: list[dict]
     facets: dict
+    # Every matching article, copies included (total, when nothing was grouped).
+    total_with_copies: int | None = None
     suggestion: str | None = None
     filters: dict = field(default_factory=dict)
     # Stages the time budget cut ("suggestion", "rerank", "facets", "snippets"); partial when any.
@@ -145,6 +161,7 @@ class SearchResults:
         return {
             "query": self.query,
             "total": self.total,
+            "total_with_copies": self.total if self.total_with_copies is None else self.total_with_copies,
             "page": self.page,
             "pages": self.pages,
             "hits": self.hits,
@@ -155,6 +172,13 @@ class SearchResults:
             "partial": self.partial,
             "cut": list(self.cut),
         }
+
+
+def count_label(total: int, with_copies: int | None = None, number=str) -> str:
+    """Say in French how many articles are listed, and how many with their copies: "4 articles, 6 avec les reprises"."""
+    if with_copies is not None and with_copies > total:
+        return f"{number(total)} article{'s' if total > 1 else ''}, {number(with_copies)} avec les reprises"
+    return f"{number(total)} résultat{'s' if total > 1 else ''}"
 
 
 # --- query parsing ---------------------------------------------------------------------------
@@ -378,7 +402,7 @@ class Engine:
             frequency = self._leaves_of(searcher).doc_frequency
             q = passage_query(searcher, plan.match, PASSAGE_MATCH_TERMS, passage_df, frequency)
             if q is None:
-                raise QueryError(f"la requête « {echo(plan.typed)} » ne contient aucun mot cherchable")
+                raise QueryError("no_searchable_word", value=echo(plan.typed))
         else:
             q = whoosh_query(plan, searcher.schema)
         allowed = cache.articles_bits  # a bitset: each filter below ANDs another one
@@ -394,7 +418,7 @@ class Engine:
         first = parse_bound(request.since).toordinal() if request.since else None
         last = parse_bound(request.until, end=True).toordinal() if request.until else None
         if first is not None and last is not None and first > last:
-            raise QueryError("--since is after --until")
+            raise QueryError("since_after_until", since=request.since, until=request.until)
         # A date phrase in the query narrows the explicit filters further: the later start, the earlier end.
         if query_days[0] is not None:
             first = max(first or query_days[0], query_days[0])
@@ -409,13 +433,20 @@ class Engine:
             allowed &= cache.bits_of(cache.cluster_members.get(cluster_rep, [rep] if rep is not None else []))
         collapse = request.collapse and not request.cluster and bool(cache.cluster_of)
         wanted = request.page * request.limit
-        # Collapsing drops copies from the ranking: fetch more so that the page still fills up.
-        fetch = min(wanted * 2 + 20, MAX_RESULTS_WINDOW) if collapse else wanted
-        if request.sort == "recent":
-            fetch = min(max(fetch, 200), MAX_RESULTS_WINDOW)  # freshness can lift hits from further down
         passage = q is not None and request.sort != "date" and plan.long
-        if passage:
-            fetch = max(fetch, rerank.WINDOW)  # the second stage re-orders that many first-stage hits
+        copies = 0
+
+        def fetch(matched: DocSet) -> int:
+            # Collapsing drops copies from the ranking: fetching that many more fills every page it counts.
+            nonlocal copies
+            copies = self._copies(cache, matched) if collapse else 0
+            size = min(wanted + copies, MAX_RESULTS_WINDOW)
+            if request.sort == "recent":
+                size = min(max(size, 200), MAX_RESULTS_WINDOW)  # freshness can lift hits from further down
+            if passage:
+                size = max(size, rerank.WINDOW)  # the second stage re-orders that many first-stage hits
+            return size
+
         if q is None:
             hits_docs, total, matched = self._browse(searcher, cache, allowed, request, fetch)
             scores = {}
@@ -436,12 +467,13 @@ class Engine:
         for d, hit in zip(page_docs, hits, strict=True):
             hit["cluster"] = self._cluster_info(searcher, cache, d, matched)
         suggestion = None
-        if q is not None and not plan.long and total <= SUGGEST_FEW_HITS and budget.allows("suggestion", optional=True):
+        if q is not None and not plan.long and budget.allows("suggestion", optional=True):
             suggestion = self.suggest(searcher, plan, found=total, budget=budget)
         facets = self._facets(cache, matched, budget)
         return SearchResults(
             query=request.q,
-            total=total,
+            total=total - copies,
+            total_with_copies=total,
             page=request.page,
             limit=request.limit,
             hits=hits,
@@ -497,7 +529,17 @@ class Engine:
         return sorted(docs, key=lambda d: -scores[d])
 
     @staticmethod
+    def _copies(cache: FacetCache, matched: DocSet) -> int:
+        """Count the matches that grouping hides: every matching member of a story but one."""
+        copies = 0
+        for members in cache.cluster_members.values():
+            found = sum(1 for m in members if m in matched)
+            copies += max(0, found - 1)
+        return copies
+
+    @staticmethod
     def _collapse(cache: FacetCache, docs: list[int]) -> list[int]:
+        """Keep the best-ranked article of each story (docs are in ranking order)."""
         seen, kept = set(), []
         for d in docs:
             key = cache.cluster_of.get(d, d)
@@ -514,8 +556,10 @@ class Engine:
         copies = sum(1 for m in cache.cluster_members[rep] if m != docnum and m in matched)
         return {"id": searcher.stored_fields(rep)["id"], "reprises": copies} if copies else None
 
-    def _run(self, searcher, cache, q, allowed: int, request, wanted, budget: Budget):
+    def _run(self, searcher, cache, q, allowed: int, request, fetch, budget: Budget):
+        """Match q within allowed; return the first fetch(matched) hits, their scores, the total and matches."""
         if not allowed:
+            fetch(DocSet(0))
             return [], {}, 0, DocSet(0)
         # Every match with its exact Whoosh score, from the cached leaves: the total and the facets count
         # them all (Whoosh's pruning collector undercounted), and the top hits are taken from them.
@@ -527,6 +571,7 @@ class Engine:
         matched = DocSet(found & allowed)
         if matched.bits != found:  # filters left some out: keep the scores of the others
             every = {d: every[d] for d in matched.docs}
+        wanted = fetch(matched)
         if request.sort == "date":
             # Newest first, ties by docnum, as Whoosh's sort on the ts column.
             docs = top_keys(every, wanted, key=cache.doc_ts_array.__getitem__)
@@ -536,10 +581,11 @@ class Engine:
         return docs, {d: every[d] for d in docs}, len(every), matched
 
     @staticmethod
-    def _browse(searcher, cache, allowed: int, request, wanted):
+    def _browse(searcher, cache, allowed: int, request, fetch):
         # No query words: the newest articles first, whatever the sort.
         keep = DocSet(allowed)
         total = len(keep)
+        wanted = fetch(keep)
         if total * 16 <= cache.n:
             stamps, days = cache.doc_ts_array, cache.doc_day_array
             ordered = heapq.nsmallest(wanted, keep.docs, key=lambda d: (-(stamps[d] if days[d] else 0), d))
@@ -623,35 +669,62 @@ class Engine:
         """Return the query with unknown words replaced by close, frequent index words, or None.
 
         When the query found a few articles (found > 0), only words that are rare and have a far more
-        frequent close word are replaced. At most SUGGEST_MAX_WORDS words are looked up, and the budget bounds
-        the lexicon scans: past its reserve, no suggestion.
+        frequent close word are replaced; past SUGGEST_FEW_HITS, only words that are a doubled or undoubled letter
+        away from the usual spelling of their stem ("retraittes" finds retraites: say so). At most
+        SUGGEST_MAX_WORDS words are looked up, and the budget bounds the lexicon scans: past its reserve, no
+        suggestion.
         """
         budget = budget or Budget(None)
         reader = searcher.reader()
         within = self._leaves_of(searcher).terms_within
-        replacements, examined = {}, []
+        replacements, examined, respelled = {}, [], 0
         for i, token in enumerate(plan.tokens):
             if token.kind != "word" or token.field or token.sign == "-" or token.fuzzy:
                 continue
             core = token.text.strip(".,;:!?[]{}'")
             term = word_term(core)
             df = max(reader.doc_frequency("body", term), reader.doc_frequency("title", term)) if term else 0
-            if not term or term.isdigit() or (df and not found) or df > SUGGEST_RARE_DF:
+            if not term or term.isdigit():
+                continue
+            if df > SUGGEST_RARE_DF and respelled < SUGGEST_RESPELL_WORDS and _may_be_respelt(core, term):
+                # Each costs a search and a read of a few articles: as many as lexicon scans, in the same budget.
+                if not budget.allows("suggestion", optional=True):
+                    return None
+                respelled += 1
+                respelt = _respelt(searcher, core, term)
+                if respelt:
+                    replacements[i] = token.text.replace(core, respelt)
+                    continue
+            if (df and not found) or df > SUGGEST_RARE_DF or found > SUGGEST_FEW_HITS:
                 continue
             if len(examined) == SUGGEST_MAX_WORDS:
                 break
             examined.append(i)
+            typed = fold(strip_elision(core))
             best = None
+            # Words with the typed first letter, scanned; a slip on the first letter is looked for only when no
+            # single slip explains the word, and then as that one edit: a few words looked up, no other scan.
             for candidate in within("body", term, 2 if len(term) > 5 else 1, prefix=1):
                 if not budget.allows("suggestion", optional=True):
                     return None
-                freq = reader.doc_frequency("body", candidate)
-                if candidate != term and freq >= SUGGEST_RATIO * df and (best is None or freq > best[0]):
-                    best = (freq, candidate)
+                best = self._better(reader, typed, candidate, term, df, best)
+            if best is None or best[0] > SUGGEST_ONE_SLIP:
+                for candidate in sorted(first_letter_slips(term)):
+                    best = self._better(reader, typed, candidate, term, df, best)
             if best is not None:
                 word = core[word_terms(core).skip :]  # the elided article stays as typed: l'inflaton → l'inflation
-                replacements[i] = token.text.replace(word, _surface(searcher, best[1], word))
+                replacements[i] = token.text.replace(word, _surface(searcher, best[3], word))
         return plan.suggestion(replacements) if replacements else None
+
+    @staticmethod
+    def _better(reader, typed: str, candidate: str, term: str, df: int, best: tuple | None) -> tuple | None:
+        """Return (cost, score, cost, candidate) of candidate when it ranks before best, else best."""
+        freq = reader.doc_frequency("body", candidate)
+        if candidate == term or not freq or freq < SUGGEST_RATIO * df:
+            return best
+        cost = closest_cost(typed, candidate, light_stem)
+        key = (cost - SUGGEST_FREQ_WEIGHT * math.log10(freq), cost, candidate)
+        return (cost, *key) if best is None or key < best[1:] else best
 
     # -- stats ------------------------------------------------------------------------------------
 
@@ -682,19 +755,56 @@ class Engine:
 
 
 def _no_article(article_id: str) -> NotFoundError:
-    return NotFoundError(f"aucun article n’a l’identifiant « {echo(article_id)} »")
+    return NotFoundError("no_article", value=echo(article_id))
 
 
-def _surface(searcher, term: str, typed: str) -> str:
-    """Return a word as written in an article whose analyzed form is term (index terms are stems)."""
-    word = term
-    hits = searcher.search(wq.Term("body", term), limit=1)
-    if hits:
-        text = hits[0].get("body", "")[:SNIPPET_SCAN_CHARS]
-        for start, end, forms in iter_words(text):
-            if term in forms:
-                word = text[start:end].lower()
-                break
+def _may_be_respelt(typed: str, term: str) -> bool:
+    """Tell whether a spelling of term is one doubled or undoubled letter away from the typed word (no I/O)."""
+    folded = fold(strip_elision(typed))
+    return any(0 < typo_cost(folded, w) <= DOUBLED for w in spellings(term, light_stem))
+
+
+def _respelt(searcher, typed: str, term: str) -> str | None:
+    """Return how articles write a frequent word typed with a letter doubled or undoubled by mistake, or None.
+
+    The stemmer makes "retraittes" the term of retraites, so it finds the right articles, but the query shows a
+    typo. A word that _may_be_respelt is looked up in the first articles holding its term, and replaced when they
+    never write it so but write a spelling a doubled letter away.
+    """
+    folded = fold(strip_elision(typed))
+    word = _surface(searcher, term, typed, goal=0.0)
+    return word if 0 < typo_cost(folded, fold(word)) <= DOUBLED else None
+
+
+def _surface(searcher, term: str, typed: str, goal: float | None = None) -> str:
+    """Return the word written in articles whose analyzed form is term (index terms are stems) that is the
+    closest to what was typed ("ministtre": ministre, not ministres), the commonest of those.
+
+    Articles holding term are read in index order, up to SURFACE_ARTICLES, until a word as close as goal (by
+    default, the closest spelling of term) is met: the singular may come only in the fifth article.
+    """
+    folded = fold(strip_elision(typed))
+    if goal is None:
+        goal = min(typo_cost(folded, w) for w in spellings(term, light_stem))
+    seen: Counter = Counter()
+    best = None
+    # The body's words first; a word only some titles hold is read from them (postings of a missing term raise).
+    reader = searcher.reader()
+    field = next((f for f in ("body", "title") if (f, term) in reader), None)
+    if field is None:
+        return term.capitalize() if typed[:1].isupper() else term
+    # In posting order, not by score: scoring every posting would cost more than the search for a frequent word.
+    matcher = searcher.postings(field, term)
+    for _ in range(SURFACE_ARTICLES):
+        if not matcher.is_active():
+            break
+        text = (searcher.stored_fields(matcher.id()).get(field) or "")[:SNIPPET_SCAN_CHARS]
+        seen.update(text[start:end].lower() for start, end, forms in iter_words(text) if term in forms)
+        best = min(seen, key=lambda w: (typo_cost(folded, fold(w)), -seen[w], w), default=None)
+        if best is not None and typo_cost(folded, fold(best)) <= goal:
+            break
+        matcher.next()
+    word = best or term
     return word.capitalize() if typed[:1].isupper() else word
 
 

@@ -19,11 +19,11 @@ from werkzeug.routing import BaseConverter
 from . import __version__
 from .admission import RELATED_COST, Gate, estimate_cost
 from .dates import MONTH_ABBR, bucket_label, french_date, parse_iso
-from .errors import DependencyError, NewsearchError, QueryError
+from .errors import DependencyError, NewsearchError, QueryError, message
 from .export import EXPORT_CAP, Export, export_chunks
 from .feed import ATOM_TYPE, FEED_SIZE, atom_feed
 from .parse import tag_key
-from .search import MAX_FILTER_VALUES, Engine, SearchRequest
+from .search import MAX_FILTER_VALUES, Engine, SearchRequest, count_label
 from .searchbar import DESCRIPTION_TYPE, SUGGESTIONS_TYPE, opensearch_description, suggestions_payload
 from .sections import section_label
 from .suggest import MAX_SUGGESTIONS, Suggester
@@ -79,12 +79,8 @@ ERROR_TITLES = {
     500: "Erreur interne",
     503: "Service momentanément surchargé",
 }
-HTTP_MESSAGES = {
-    404: "Cette adresse ne correspond à aucune page.",
-    405: "Cette adresse ne se consulte qu’en lecture (GET ou HEAD).",
-    413: "La requête dépasse la taille autorisée : raccourcissez la recherche.",
-}
-BAD_HOST_MESSAGE = "L’en-tête Host de la requête ne désigne pas ce serveur."
+# The error code (errors.MESSAGES) of each HTTP error the app answers by itself.
+HTTP_ERRORS = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 # A Host header: a DNS name (labels of letters, digits and inner hyphens), an IPv4 or a bracketed IPv6 address,
 # then an optional port. Anything else (".", "a..b", 300 letters) would fail deep in URL building.
 _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
@@ -179,7 +175,12 @@ def whole_number(args, name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise QueryError(f"{name} must be a whole number") from None
+        raise QueryError("not_a_number", name=name) from None
+
+
+def collapse_arg(args) -> bool:
+    """Read the collapse argument: copies of a story are grouped unless it says no (0, false, non, no)."""
+    return args.get("collapse", "1").lower() not in ("0", "false", "non", "no")
 
 
 def host_name(header: str) -> str | None:
@@ -229,7 +230,7 @@ def search_request_from_args(args, limit: int | None = None) -> SearchRequest:
         places=args.getlist("lieu"),
         orgs=args.getlist("organisation"),
         # collapse=0 lists every wire copy; cluster=ID lists the copies of one story.
-        collapse=args.get("collapse", "1").lower() not in ("0", "false", "non", "no"),
+        collapse=collapse_arg(args),
         cluster=args.get("cluster") or None,
     )
 
@@ -240,8 +241,12 @@ def search_request_from_args(args, limit: int | None = None) -> SearchRequest:
 class SearchState:
     """The filters a search page shows, and the URLs of the same search with one of them changed."""
 
-    def __init__(self, q="", tags=(), section=None, since=None, until=None, sort="relevance", entities=None):
+    def __init__(self, q="", tags=(), section=None, since=None, until=None, sort="relevance", entities=None,
+                 cluster=None, collapse=True):  # fmt: skip
         self.q = q
+        # One story's copies listed (the id of its representative), and whether copies are grouped at all.
+        self.cluster = cluster
+        self.collapse = collapse
         # Selected people, places, organisations by URL argument name (personne, lieu, organisation).
         # Repeated values are capped as the Engine caps them: a page never echoes hundreds of them.
         self.entities = {
@@ -265,6 +270,8 @@ class SearchState:
             until=args.get("until") or None,
             sort=args.get("sort") or "relevance",
             entities={arg: args.getlist(arg) for arg in ENTITY_ARGS},
+            cluster=args.get("cluster") or None,
+            collapse=collapse_arg(args),
         )
 
     def url(self, page: int = 1, endpoint: str = "search_page", values: dict | None = None, **changes) -> str:
@@ -284,6 +291,8 @@ class SearchState:
             "since": self.since,
             "until": self.until,
             "sort": self.sort,
+            "cluster": self.cluster,
+            "collapse": self.collapse,
             **self.entities,
         }
         state.update(changes)
@@ -293,6 +302,10 @@ class SearchState:
         pairs += [(arg, value) for arg in ENTITY_ARGS for value in state[arg]]
         if state["sort"] and state["sort"] != "relevance":
             pairs.append(("sort", state["sort"]))
+        if state["cluster"]:
+            pairs.append(("cluster", state["cluster"]))
+        if not state["collapse"]:
+            pairs.append(("collapse", "0"))
         return pairs
 
 
@@ -413,7 +426,8 @@ def hit_view(hit: dict, labels: dict[str, str], state: SearchState | None) -> di
         "tags": tags,
         "snippet": highlight(hit.get("snippet", "")),
         "reprises": (hit.get("cluster") or {}).get("reprises", 0),
-        "reprises_url": url_for("search_page", cluster=hit["cluster"]["id"]) if hit.get("cluster") else "",
+        # The copies of this story among the same search's matches (the count above counts those).
+        "reprises_url": base.url(cluster=hit["cluster"]["id"]) if hit.get("cluster") else "",
     }
 
 
@@ -480,7 +494,11 @@ def search_view(data: dict, state: SearchState) -> dict:
         "understood": understood,
         "total": data["total"],
         "total_count": french_number(data["total"]),
-        "total_label": f"{french_number(data['total'])} résultat{'s' if data['total'] > 1 else ''}",
+        "total_label": count_label(data["total"], data.get("total_with_copies"), french_number),
+        "cluster": bool(state.cluster),
+        # Back from one story's copies to the search they were found in.
+        "back_url": state.url(cluster=None) if state.cluster else None,
+        "collapse_url": _collapse_toggle(data, state),
         "page": data["page"],
         "pages": data["pages"],
         "first": first,
@@ -501,6 +519,17 @@ def search_view(data: dict, state: SearchState) -> dict:
         "feed_url": state.url(endpoint="atom_feed_of_search", sort="relevance"),
         "export_urls": [(fmt, state.url(endpoint="api_export", values={"fmt": fmt})) for fmt in EXPORT_TYPES],
     }
+
+
+def _collapse_toggle(data: dict, state: SearchState) -> dict | None:
+    """Return the link that shows every copy of each story, or groups them again, when it changes the list."""
+    if state.cluster:
+        return None
+    if not state.collapse:
+        return {"label": "Regrouper les reprises", "url": state.url(collapse=True)}
+    if (data.get("total_with_copies") or 0) > data["total"]:
+        return {"label": "Afficher aussi les reprises", "url": state.url(collapse=False)}
+    return None
 
 
 def form_view(state: SearchState | None) -> dict:
@@ -609,21 +638,23 @@ def create_app(config=None):
     def wants_json() -> bool:
         return request.path.startswith("/api/")
 
-    def error_response(status: int, message: str, error_id: str | None = None, form=None):
+    def error_response(status: int, code: str, error_id: str | None = None, form=None, **values):
+        # One code, two wordings: a stable English message for programs, the French one for people.
         if wants_json():
-            body = {"error": message, "status": status}
+            body = {"error": message(code, french=False, **values), "code": code, "status": status}
             if error_id:
                 body["error_id"] = error_id
             return make_response(jsonify(body), status)
         title = ERROR_TITLES.get(status, "Erreur")
-        page = render_template("error.html", status=status, title=title, message=message, form=form or form_view(None))
+        page = render_template("error.html", status=status, title=title, message=message(code, **values),
+                               form=form or form_view(None))  # fmt: skip
         return make_response(page, status)
 
-    def logged_failure(status: int, message: str, log_message: str, *args, exc_info=False):
+    def logged_failure(status: int, code: str, log_message: str, *args, exc_info=False):
         # The visitor gets a short id to quote; the log has the details (never shown: they name server paths).
         error_id = secrets.token_hex(4)
         app.logger.log(logging.ERROR, f"[{error_id}] {log_message}", *args, exc_info=exc_info)
-        return error_response(status, f"{message} (référence {error_id})", error_id)
+        return error_response(status, code, error_id, ref=error_id)
 
     def searching(search_request: SearchRequest):
         # Admitted (or refused with a 503) on its estimated cost, so that costly searches cannot starve cheap ones;
@@ -635,7 +666,7 @@ def create_app(config=None):
     @app.before_request
     def refuse_oversized_or_writing_requests():
         if "newsearch.bad_host" in request.environ:
-            abort(400, BAD_HOST_MESSAGE)
+            return error_response(400, "bad_host")
         if (request.content_length or 0) > app.config["MAX_CONTENT_LENGTH"]:
             abort(413)
         if len(request.query_string) > app.config["MAX_QUERY_STRING"]:
@@ -652,19 +683,23 @@ def create_app(config=None):
     @app.errorhandler(NewsearchError)
     def domain_error(exc):
         if exc.status in (400, 404):
-            return error_response(exc.status, str(exc))
+            code = exc.code or ("not_found" if exc.status == 404 else "bad_request")
+            return error_response(exc.status, code, **exc.values)
         if exc.status == 503:
             # The query stays in the box: trying again is one click.
-            response = error_response(503, str(exc), form=form_view(SearchState.from_args(request.args)))
+            form = form_view(SearchState.from_args(request.args))
+            response = error_response(503, exc.code or "overloaded", form=form, **exc.values)
             response.headers["Retry-After"] = str(getattr(exc, "retry_after", 1))
             return response
         # A damaged, locked or mismatched index is the operator's business; its message names server paths.
-        return logged_failure(exc.status, "L’index de recherche est momentanément indisponible.",
-                              "index unavailable: %s", exc)  # fmt: skip
+        return logged_failure(exc.status, "index_unavailable", "index unavailable: %s", exc)
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        response = error_response(exc.code or 500, HTTP_MESSAGES.get(exc.code, exc.description or ""))
+        status = exc.code or 500
+        if status >= 500:
+            return logged_failure(status, "internal_error", "HTTP error %s on %s", status, request.path[:200])
+        response = error_response(status, HTTP_ERRORS.get(status, "bad_request"))
         if exc.code == 405:
             response.headers["Allow"] = ", ".join(READ_METHODS)
         return response
@@ -672,8 +707,7 @@ def create_app(config=None):
     @app.errorhandler(Exception)
     def unexpected_error(exc):
         # Logged with its traceback for the operator; the visitor only learns that it failed.
-        return logged_failure(500, "Une erreur inattendue est survenue.", "unexpected error on %s",
-                              request.path[:200], exc_info=True)  # fmt: skip
+        return logged_failure(500, "internal_error", "unexpected error on %s", request.path[:200], exc_info=True)
 
     @app.get("/api/search")
     def api_search():
