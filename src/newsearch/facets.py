@@ -524,13 +524,7 @@ class FacetCache:
         return values.counts(matched, self.n, size, self._reuse) if values is not None else Counter()
 
     def count_sections(self, matched: DocSet) -> Counter:
-        bits = matched.bits
-        counts = Counter()
-        for key in self._sections:
-            c = (self.section_bits(key) & bits).bit_count()
-            if c:
-                counts[key] = c
-        return counts
+        return _count_bits(self._sections, self.section_bits, matched.bits)
 
     def count_months(self, matched: DocSet) -> Counter:
         """Return {year * 12 + month - 1: matched articles of that month}."""
@@ -544,13 +538,7 @@ class FacetCache:
             counts = Counter(map(self.doc_month.__getitem__, matched.docs))
             counts.pop(0, None)
             return counts
-        bits = matched.bits
-        counts = Counter()
-        for month in self._months:
-            c = (self._bits_of_month(month) & bits).bit_count()
-            if c:
-                counts[month] = c
-        return counts
+        return _count_bits(self._months, self._bits_of_month, matched.bits)
 
     @cached_property
     def _months(self) -> list[int]:
@@ -583,3 +571,13 @@ def _array(typecode: str, raw: bytes) -> array:
     a = array(typecode)
     a.frombytes(raw)
     return a
+
+
+def _count_bits(keys, bits_of, matched_bits: int) -> Counter:
+    """Return {key: matched articles holding it} for the keys whose bitset (bits_of(key)) meets the matched ones."""
+    counts = Counter()
+    for key in keys:
+        c = (bits_of(key) & matched_bits).bit_count()
+        if c:
+            counts[key] = c
+    return counts
