@@ -230,3 +230,22 @@ def test_the_last_page_numbers_its_hits_after_the_pages_before_it(run, sample_in
     assert lines[0] == "45 articles, 49 avec les reprises — page 5/5"
     numbers = [int(line.split(".")[0]) for line in lines if re.match(r"\s*\d+\. ", line)]
     assert numbers == list(range(41, 46))
+
+
+def test_sorts_and_entity_kinds_have_one_vocabulary_that_every_interface_reads(run, sample_index):
+    from newsearch.schema import ENTITY_FIELDS
+    from newsearch.vocabulary import ENTITY_KINDS, SORTS
+    from newsearch.web import ENTITY_ARGS
+
+    options = {o for p in cli.commands["query"].params for o in getattr(p, "opts", [])}
+    assert {kind.option for kind in ENTITY_KINDS} <= options
+    assert list(
+        cli.commands["query"].params[[p.name for p in cli.commands["query"].params].index("sort")].type.choices
+    ) == list(SORTS)
+    assert ENTITY_FIELDS == {kind.field: kind.key for kind in ENTITY_KINDS}
+    assert ENTITY_ARGS == {kind.param: (kind.key, kind.label) for kind in ENTITY_KINDS}
+    data = json.loads(run("query", "santé", "--index", sample_index, "--json").output)
+    assert {kind.key for kind in ENTITY_KINDS} <= set(data["facets"]) and {k.key for k in ENTITY_KINDS} <= set(
+        data["filters"]
+    )
+    assert all(hasattr(SearchRequest(), kind.attribute) for kind in ENTITY_KINDS)

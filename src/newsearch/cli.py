@@ -33,6 +33,7 @@ from .errors import (
     ServeError,
 )
 from .parse import DEFAULT_LIMITS, MB
+from .vocabulary import DEFAULT_SORT, ENTITY_KINDS, SORTS
 
 EXIT_NO_HIT = 1
 EXIT_USAGE = 2
@@ -301,8 +302,8 @@ class QueryCommand(click.Command):
 @click.option("--org", "orgs", multiple=True, help="Only articles naming this organisation.")
 @click.option(
     "--sort",
-    type=click.Choice(["relevance", "date", "recent"]),
-    default="relevance",
+    type=click.Choice(list(SORTS)),
+    default=DEFAULT_SORT,
     show_default=True,
     help="recent: relevance blended with freshness (half-life 90 days before the newest article).",
 )
@@ -449,7 +450,7 @@ def render_table(data: dict, color: bool = False, width: int | None = None, limi
     facets = data["facets"]
     if facets.get("tags"):
         lines.append("Tags : " + ", ".join(f"{t['label']} ({t['count']})" for t in facets["tags"][:10]))
-    for key, title in (("personnes", "Personnes"), ("lieux", "Lieux"), ("organisations", "Organisations")):
+    for key, title in ((kind.key, kind.label) for kind in ENTITY_KINDS):
         if facets.get(key):
             lines.append(f"{title} : " + ", ".join(f"{f['label']} ({f['count']})" for f in facets[key][:8]))
     if facets.get("date"):

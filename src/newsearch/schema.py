@@ -6,6 +6,7 @@ from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from .analysis import ANALYSIS_VERSION, FRENCH
+from .vocabulary import ENTITY_KINDS
 
 # Bump on any change of fields; together with ANALYSIS_VERSION it decides whether an index can be reused.
 SCHEMA_VERSION = 4
@@ -16,7 +17,7 @@ SOURCE = "source"
 
 SEARCH_FIELDS = ("title", "summary", "body", "tags")
 # Entity field → the key its facet and filter use in results and requests.
-ENTITY_FIELDS = {"person": "personnes", "place": "lieux", "org": "organisations"}
+ENTITY_FIELDS = {kind.field: kind.key for kind in ENTITY_KINDS}
 
 
 class Analysed:

@@ -36,9 +36,9 @@ from .schema import ARTICLE, ENTITY_FIELDS, SEARCH_FIELDS, SOURCE
 from .store import IndexStore
 from .synonyms import load_synonyms
 from .typos import DOUBLED, closest_cost, first_letter_slips, spellings, typo_cost
+from .vocabulary import SORTS
 
 # relevance: BM25F; date: newest first; recent: relevance blended with freshness (news wants both).
-SORTS = ("relevance", "date", "recent")
 # "recent": a hit's score is multiplied by 0.5 + 0.5 * 2^(-age / half-life), age counted back from the newest
 # article in the index (not today: an archive from 2020 is not all stale), so freshness can at most halve it.
 RECENT_HALF_LIFE_DAYS = 90

@@ -27,6 +27,7 @@ from .search import MAX_FILTER_VALUES, Engine, SearchRequest, count_label
 from .searchbar import DESCRIPTION_TYPE, SUGGESTIONS_TYPE, opensearch_description, suggestions_payload
 from .sections import section_label
 from .suggest import MAX_SUGGESTIONS, Suggester
+from .vocabulary import ENTITY_KINDS, SORTS
 from .wsgi import wrap
 
 # Installed from the top-level web/ folder as the package newsearch.webui (pyproject.toml), in a wheel and in a checkout.
@@ -86,12 +87,7 @@ HTTP_ERRORS = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 _HOST = re.compile(rf"(?P<name>\[[0-9A-Fa-f:.]+\]|{_LABEL}(?:\.{_LABEL})*\.?)(?::\d{{1,5}})?")
 # URL argument → (facet key in SearchResults, heading), for named-entity facets.
-ENTITY_ARGS = {
-    "personne": ("personnes", "Personnes"),
-    "lieu": ("lieux", "Lieux"),
-    "organisation": ("organisations", "Organisations"),
-}
-SORTS = [("relevance", "Pertinence"), ("recent", "Pertinence et fraîcheur"), ("date", "Date")]
+ENTITY_ARGS = {kind.param: (kind.key, kind.label) for kind in ENTITY_KINDS}
 
 _MARKED = re.compile(r"\*\*(.+?)\*\*")
 # French names of the stages the time budget may cut, for the page's "partial results" line.
@@ -542,7 +538,7 @@ def form_view(state: SearchState | None) -> dict:
         "since": state.since or "",
         "until": state.until or "",
         "sort": state.sort,
-        "sorts": [{"value": v, "label": label, "selected": v == state.sort} for v, label in SORTS],
+        "sorts": [{"value": v, "label": label, "selected": v == state.sort} for v, label in SORTS.items()],
     }
 
 
