@@ -502,10 +502,6 @@ class FacetCache:
         """docnum → day ordinal, for the dated articles."""
         return {d: day for d, day in zip(self.by_day_docs, self.day_keys, strict=True)}
 
-    @property
-    def _day_keys(self):
-        return self.day_keys
-
     def tag_counts(self) -> dict[str, int]:
         """Articles per tag key."""
         return {name: self.tags.df(i) for i, name in enumerate(self.tags.names)}

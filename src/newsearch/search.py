@@ -522,7 +522,7 @@ class Engine:
     @staticmethod
     def _freshen(cache: FacetCache, docs: list[int], scores: dict) -> list[int]:
         """Blend each hit's score with its freshness and re-sort (the "recent" sort)."""
-        newest = cache._day_keys[-1] if cache._day_keys else 0
+        newest = cache.day_keys[-1] if cache.day_keys else 0
         for d in docs:
             age = max(0, newest - cache.doc_day.get(d, 0)) if d in cache.doc_day else 10 * RECENT_HALF_LIFE_DAYS
             scores[d] = scores.get(d, 0.0) * (0.5 + 0.5 * 2 ** (-age / RECENT_HALF_LIFE_DAYS))
