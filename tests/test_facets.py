@@ -193,6 +193,8 @@ def test_a_damaged_facet_cache_file_is_ignored_and_rebuilt(index_from_records, d
 
 def test_a_read_only_index_still_answers(index_from_records, monkeypatch):
     store = IndexStore(index_from_records(_records(3)))
+    for prepared in store.current_dir().glob(f"{CACHE_PREFIX}*"):  # the indexing job saved one: start without
+        prepared.unlink()
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "read-only")
@@ -329,3 +331,22 @@ def test_after_a_commit_only_new_segments_postings_are_read(tmp_path, monkeypatc
     fresh = FacetCache(searcher, None)
     assert fresh.tags.state() == cache.tags.state()
     assert all(fresh.entities[f].state() == cache.entities[f].state() for f in fresh.entities)
+
+
+def test_the_indexing_job_prepares_the_facet_cache_so_a_searcher_opens_without_building_it(
+    index_from_records, monkeypatch
+):
+    from newsearch.facets import FacetCache
+    from newsearch.store import IndexStore
+    from newsearch.verify import verify
+
+    index_dir = index_from_records([{"id": f"f{n}", "title": f"Article {n}", "body": "Texte.", "tags": ["Santé"]}
+                                    for n in range(5)])  # fmt: skip
+
+    def must_not_build(self, searcher):
+        raise AssertionError("the facet cache was built at open, not by the indexing job")
+
+    monkeypatch.setattr(FacetCache, "_build", must_not_build)
+    results = Engine(index_dir).search(SearchRequest(q="article", collapse=False))
+    assert results.total == 5 and results.facets["tags"][0]["count"] == 5
+    assert verify(IndexStore(index_dir)).ok
