@@ -8,7 +8,7 @@ import json
 import pytest
 
 from newsearch.errors import ParseError
-from newsearch.parse import clean_tags, html_to_text, parse_bytes, parse_file, stable_id, tag_key
+from newsearch.parse import clean_tags, clean_text, html_to_text, parse_bytes, parse_file, stable_id, tag_key
 
 SCRAPED = """Accéder au contenu principal
 
@@ -187,6 +187,37 @@ def test_glued_sentences_are_separated():
         json.dumps({"id": "g", "title": "T", "body": "Il a 7 milliards d'euros.Le gouvernement"}).encode(), "g.json"
     )
     assert article.articles[0].body == "Il a 7 milliards d'euros. Le gouvernement"
+
+
+# A full stop (maybe with a closing quote) glued to a capitalised word ends a sentence, unless it belongs to an
+# abbreviation, a number, an initial, an acronym or a host name.
+GLUED_SENTENCES = [
+    ("7 milliards d'euros.Le gouvernement", "7 milliards d'euros. Le gouvernement"),
+    ('il dit "ce n\'est pas."Selon lui', 'il dit "ce n\'est pas." Selon lui'),
+    ("il a dit non.»Selon elle", "il a dit non.» Selon elle"),
+    ('ils continuent."Gilets jaunes" : la suite', 'ils continuent. "Gilets jaunes" : la suite'),  # it opens a quote
+    ("la recette du vol.Les autorités", "la recette du vol. Les autorités"),
+    ("sur Twitter.Génération.s, le parti", "sur Twitter. Génération.s, le parti"),
+    ("(www.site.com).Les postulants", "(www.site.com). Les postulants"),
+    ("c'est fini!Le match", "c'est fini! Le match"),
+    ("le 1er.Le lendemain", "le 1er. Le lendemain"),
+    ("en 2023.Depuis", "en 2023. Depuis"),
+    ("selon M.Dupont", "selon M.Dupont"),  # an initial or "M." before a name: no sentence ends there
+    ("reçue par Mme.Durand", "reçue par Mme.Durand"),
+    ("un taux de 3.5 %", "un taux de 3.5 %"),
+    ("voir www.Example.com ce soir", "voir www.Example.com ce soir"),
+    ("sur https://site.fr/Page.Suite", "sur https://site.fr/Page.Suite"),
+    ("la S.N.C.F. Le train", "la S.N.C.F. Le train"),
+    ("aux U.S.A", "aux U.S.A"),
+    ("écrit en Node.JS", "écrit en Node.JS"),
+    ("le framework .NET", "le framework .NET"),
+    ("J.K.Rowling", "J.K.Rowling"),
+]
+
+
+@pytest.mark.parametrize(("raw", "shown"), GLUED_SENTENCES)
+def test_glued_sentence_ends_get_a_space_and_nothing_else_does(raw, shown):
+    assert clean_text(raw) == shown
 
 
 def test_html_to_text_leaves_plain_text_alone():
