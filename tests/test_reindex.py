@@ -774,3 +774,25 @@ def test_streamed_file_skips_a_line_the_parser_fails_on_and_keeps_its_articles_w
     assert counts(report) == (0, 0, 0, 2) and report.documents == 2
     assert [s["reason"] for s in report.skipped] == ["no readable article (malformed JSON (Expecting property name enclosed in double quotes, column 2))"]  # fmt: skip
     assert verify(IndexStore(ix)).ok
+
+
+def test_progress_counts_bytes_so_that_one_big_jsonl_file_moves(tmp_path):
+    import base64
+    import gzip
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_text(txt("Le marché rouvre", "Les étals sont de retour place du marché."))
+    # Any .jsonl.gz is read line by line; an unknown field of random bytes makes it big without costing indexing.
+    with gzip.open(folder / "b.jsonl.gz", "wt", encoding="utf-8") as fh:
+        for i in range(120):
+            fh.write(json.dumps({**rec(i), "padding": base64.b64encode(os.urandom(30_000)).decode()}) + "\n")
+    sizes = {name: (folder / name).stat().st_size for name in ("a.txt", "b.jsonl.gz")}
+    events = []
+    Indexer(IndexStore(tmp_path / "ix"), progress=lambda event, **info: events.append((event, info))).run([folder])
+
+    done = [info["done"] for event, info in events if event == "bytes"]
+    assert {info["total"] for event, info in events if event == "bytes"} == {sum(sizes.values())}
+    assert done == sorted(done) and done[0] == 0 and done[-1] == sum(sizes.values())
+    inside_big_file = [n for n in done if sizes["a.txt"] < n < sum(sizes.values())]
+    assert len(set(inside_big_file)) >= 3  # the bar moves while the big file is read, not only once it ends

@@ -588,10 +588,19 @@ class Indexer:
             job.delete_record(key)
             job.checkpoint()
         queue = list(found.files)
-        for i, path in enumerate(queue):
+        sizes = [_size(path) for path in queue]
+        # Progress counts bytes of the files (as stored, compressed or not), so that one big JSONL file moves too.
+        total, before = sum(sizes), 0
+        for i, (path, size) in enumerate(zip(queue, sizes, strict=True)):
             self.progress("file", path=str(path), done=i, total=len(queue))
-            self._index_file(job, path, claims, owners, shown, claim, release, report)
+            self.progress("bytes", done=before, total=total)
+
+            def on_read(n: int, before=before, size=size) -> None:
+                self.progress("bytes", done=before + min(n, size), total=total)
+
+            self._index_file(job, path, claims, owners, shown, claim, release, report, on_read)
             redo.discard(str(path))
+            before += size
         # Sources outside the paths given that lost an article their record still gives: read them too.
         for key in sorted(redo):
             if Path(key).is_file():
@@ -602,6 +611,7 @@ class Indexer:
             # articles, as a plain run would.
             self._carry_over(job, lambda path: path in unread or _under(path, kept), claims, shown, claim, report)
         self.progress("file", path="", done=len(queue), total=len(queue))
+        self.progress("bytes", done=total, total=total)
         return claims, owners
 
     def _carry_over(self, job, wanted: Callable[[str], bool], claims, shown, claim, report) -> None:
@@ -636,7 +646,7 @@ class Indexer:
                 claim(carried)
                 job.checkpoint()
 
-    def _index_file(self, job, path: Path, claims, owners, shown, claim, release, report) -> None:
+    def _index_file(self, job, path: Path, claims, owners, shown, claim, release, report, on_read=None) -> None:
         """Bring one source file's articles and record up to date; whatever fails costs this file at most."""
         key = str(path)
         rec = claims.get(key)
@@ -665,7 +675,7 @@ class Indexer:
             return
         errors, warnings = Notes(), Notes()
         if big:
-            articles = iter_jsonl(path, errors, warnings, self.limits)
+            articles = iter_jsonl(path, errors, warnings, self.limits, on_read)
         else:
             try:
                 parsed = parse_bytes(data, key, self.limits)
@@ -832,6 +842,14 @@ def check_environment(html: bool) -> None:
         if broken:
             raise broken from None
         raise
+
+
+def _size(path: Path) -> int:
+    """Return a file's size on disk, 0 when it cannot be read (it is reported when indexed)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _peek(items: Iterator, n: int) -> tuple[int, Iterator]:

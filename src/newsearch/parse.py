@@ -13,6 +13,7 @@ import re
 import stat
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -208,6 +209,7 @@ class DeadlineReader(io.RawIOBase):
         self.fd, self.name = fd, name
         self.deadline = READ_DEADLINE if deadline is None else deadline
         self.stuck = False
+        self.consumed = 0  # bytes read from the file so far, for progress
 
     def readable(self) -> bool:
         return True
@@ -236,6 +238,7 @@ class DeadlineReader(io.RawIOBase):
             raise result[0]
         data = result[0]
         buffer[: len(data)] = data
+        self.consumed += len(data)
         return len(data)
 
     def close(self) -> None:
@@ -904,14 +907,28 @@ def streamable(path: Path) -> bool:
     return not head.startswith((b"\xff\xfe", b"\xfe\xff"))
 
 
-def iter_jsonl(path: Path, errors: list, warnings: Notes | None = None, limits: Limits = DEFAULT_LIMITS):
+def iter_jsonl(
+    path: Path,
+    errors: list,
+    warnings: Notes | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    on_read: Callable[[int], None] | None = None,
+):
     """Yield the articles of a big JSONL file line by line (jsonl_articles), appending bad lines to errors."""
-    # Lines are decoded one by one, so a big file never sits whole in memory. Raises ParseError when the file holds no
-    # readable article or cannot be read.
+    # Lines are decoded one by one, so a big file never sits whole in memory. on_read is told how many bytes of the
+    # file (compressed, for a .gz) were read whenever that grows. Raises ParseError when the file holds no readable
+    # article or cannot be read.
     notes = errors if isinstance(errors, Notes) else Notes()
     try:
         with _open_binary(path) as fh:
-            yield from jsonl_articles(fh, str(path), notes, warnings, limits, limits.stream_bytes)
+            # A GzipFile reads from the BufferedReader below it, which reads from the DeadlineReader counting bytes.
+            raw = getattr(fh, "fileobj", fh).raw
+            told = 0
+            for article in jsonl_articles(fh, str(path), notes, warnings, limits, limits.stream_bytes):
+                if on_read is not None and raw.consumed != told:
+                    told = raw.consumed
+                    on_read(told)
+                yield article
     except _READ_ERRORS as exc:
         raise _read_error(path, exc) from None
     finally:
