@@ -180,6 +180,8 @@ def test_tags_are_trimmed_deduplicated_by_folded_key():
     assert clean_tags(["Santé", " santé ", "SANTE", "Hôpital", "", 3]) == ["Santé", "Hôpital"]
     assert clean_tags("Politique, économie") == ["Politique", "économie"]
     assert tag_key("Sécurité  Routière") == "securite routiere"
+    assert tag_key("Grèves") == tag_key("grève") == "greve" and tag_key("Médias") == tag_key("Media") == "media"
+    assert tag_key("Économie") == "economie"  # plurals only: keys stay words
 
 
 def test_glued_sentences_are_separated():

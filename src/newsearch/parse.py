@@ -397,10 +397,14 @@ def clean_tags(tags) -> list[str]:
 
 
 def tag_key(tag: str) -> str:
-    """Return the case- and accent-insensitive key of a tag ("Santé" and "SANTE" give "sante")."""
+    """Return the key of a tag, blind to case, accents and plurals ("Grèves" and "grève" give "greve")."""
+    # Plurals only: the feminine rules of light_stem would make keys of stems ("economie" → "economi") that show in
+    # URLs, and tags hardly ever differ by gender.
     from unidecode import unidecode
 
-    return " ".join(re.findall(r"[a-z0-9]+", unidecode(tag).lower()))
+    from .analysis import singular
+
+    return " ".join(singular(word) for word in re.findall(r"[a-z0-9]+", unidecode(tag).lower()))
 
 
 def iso_date(value) -> str:

@@ -8,7 +8,7 @@ from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from .analysis import ANALYSIS_VERSION, FRENCH
 
 # Bump on any change of fields; together with ANALYSIS_VERSION it decides whether an index can be reused.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5  # 5: tag keys blind to plurals (parse.tag_key)
 INDEX_VERSION = f"{SCHEMA_VERSION}.{ANALYSIS_VERSION}"
 
 ARTICLE = "article"
