@@ -124,6 +124,39 @@ def test_html_page_gives_metadata_and_main_text_only():
         assert furniture not in article.body
 
 
+LEAD = "Des pluies diluviennes ont noyé la vallée du Gardon : trois villages restent coupés du monde ce matin."
+H1 = "<h1>Crue du Gardon : des villages sous la boue</h1>"
+
+
+@pytest.mark.parametrize(
+    "lead_markup",
+    [
+        f'<p class="chapo">{LEAD}</p>',
+        f"<h2>{LEAD}</h2>",
+        f'<div class="article-lead">{LEAD}</div>',
+        f"<p><strong>{LEAD}</strong><br/><br/>\nLes secours ont travaillé toute la nuit dans la vallée.</p>",
+    ],
+    ids=["p.chapo", "h2 under the headline", "div.article-lead", "bold opening"],
+)
+def test_an_html_chapeau_is_the_summary_and_leaves_the_body(lead_markup):
+    page = HTML_PAGE.replace(H1, H1 + lead_markup)
+    article = parse_bytes(page.encode("utf-8"), "/pages/crue.html").articles[0]
+    assert article.summary == LEAD
+    assert "noyé la vallée" not in article.body
+    assert article.body.endswith("avec un hélicoptère.")
+
+
+def test_an_html_description_is_the_summary_only_when_it_does_not_repeat_the_text():
+    def summary(description: str) -> str:
+        meta = f'<meta property="og:description" content="{description}">'
+        return parse_bytes(HTML_PAGE.replace("</head>", meta + "</head>").encode(), "/p.html").articles[0].summary
+
+    assert summary(LEAD) == LEAD
+    # The first sentence cut short, or the whole text: a copy of the body, not a summary.
+    assert summary("Au lendemain des pluies diluviennes, les habitants de plusieurs villages du Gard...") == ""
+    assert summary(parse_bytes(HTML_PAGE.encode(), "/p.html").articles[0].body.replace("\n\n", " ")) == ""
+
+
 def test_json_single_object_list_and_unknown_fields():
     record = {"id": "a1", "title": "Titre", "body": "<p>Un <strong>texte</strong></p><p>Deux</p>", "wordcount": 3}
     single = parse_bytes(json.dumps(record).encode(), "one.json").articles

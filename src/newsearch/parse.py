@@ -520,6 +520,53 @@ _BYLINE_RE = re.compile(r"^[^\n]{0,80}\b(?:publi[ée]|mis\s+[àa]\s+jour)\s+le\s
 _SITE_SUFFIX = re.compile(r"\s*(?:[|\-–—]\s*[^|\-–—]{2,40}|:\s*actualit[ée] automobile, infos, scoop)\s*$")
 
 
+# A chapeau (lead paragraph) marked as such: by its class, as an <h2> right under the headline, or as the bold
+# opening of the first paragraph (<p><strong>…</strong><br/>, as on actu.orange.fr).
+_LEAD_CLASS_RE = re.compile(
+    r"<(p|div|h2|h3|section)\b[^>]*\bclass\s*=\s*[\"'](?:[^\"']*[\s-])?(?:chapo|chapeau|lead|standfirst|intro)"
+    r"(?:[\s-][^\"']*)?[\"'][^>]*>(.*?)</\1\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
+_H1_END_RE = re.compile(r"</h1\s*>", re.IGNORECASE)
+_LEAD_H2_RE = re.compile(r"\s*<h2\b[^>]*>(.*?)</h2\s*>", re.IGNORECASE | re.DOTALL)
+_FIRST_P_RE = re.compile(r"<p>(.*?)</p\s*>", re.IGNORECASE | re.DOTALL)
+_BOLD_OPENING_RE = re.compile(r"\s*<(strong|b)>(.*?)</\1>\s*(?:<br\s*/?>|$)", re.IGNORECASE | re.DOTALL)
+# Fewer words than this is an intertitle or a kicker, not a chapeau.
+MIN_LEAD_WORDS = 8
+
+
+def _chapeau(page: str) -> str:
+    """Return the text of a page's chapeau when its markup marks one, else ''."""
+    start = page.lower().find("<body")
+    h1 = _H1_END_RE.search(page, max(start, 0))
+    candidates = [m.group(2) for m in itertools.islice(_LEAD_CLASS_RE.finditer(page, max(start, 0)), 3)]
+    if h1:
+        under = _LEAD_H2_RE.match(page, h1.end())
+        first = _FIRST_P_RE.search(page, h1.end())
+        bold = _BOLD_OPENING_RE.match(first.group(1)) if first else None
+        candidates += [m.group(2) if m is bold else m.group(1) for m in (under, bold) if m]
+    for fragment in candidates:
+        text = clean_text(html_to_text(fragment))
+        if len(text.split()) >= MIN_LEAD_WORDS:
+            return text
+    return ""
+
+
+def _without_lead(body: str, lead: str) -> str:
+    """Return body without the lead it opens with (spaces and glued sentences aside), else body as it is."""
+    pattern = r"\s*".join(re.escape(word) for word in lead.split())
+    match = re.match(r"\s*" + pattern, body)
+    rest = body[match.end() :].lstrip() if match else body
+    return rest if len(rest.split()) >= MIN_HTML_WORDS else body
+
+
+def _repeats_opening(description: str, text: str) -> bool:
+    """Tell whether description is the opening of text, maybe cut short mid-word ("…villages du Ga...")."""
+    said = description.rstrip(".… ").split()[:12]
+    opening = text.split()[: len(said)]
+    return bool(said) and said[:-1] == opening[:-1] and opening[-1].startswith(said[-1])
+
+
 def _attrs(tag: str) -> dict:
     return {
         m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or m.group(4) or "") for m in _ATTR_RE.finditer(tag)
@@ -603,12 +650,17 @@ def parse_html(page: str, path: str, warnings: Notes | None = None) -> Article:
         url = _attrs(canonical.group()).get("href", "")
     url = url or first("og:url") or data.get("url") or ""
     author = clean_line(first("author", "article:author") or data.get("author") or "")
-    summary = clean_line(first("description", "og:description"))
     if len(body.split()) < MIN_HTML_WORDS:
         raise ParseError(f"{path}: no article text found in the HTML page")
-    # A description that merely repeats the first lines of the body would count those words twice.
-    if summary and body.startswith(summary[:60]):
-        summary = ""
+    summary = _chapeau(page)
+    if summary:
+        body = _without_lead(body, summary)
+    else:
+        # The description as a fallback, unless it merely repeats the opening of the text (often the whole text, or
+        # its first sentence cut short): its words would count twice.
+        summary = clean_line(first("description", "og:description"))
+        if _repeats_opening(summary, body):
+            summary = ""
     return Article(
         id=stable_id("url", url) if url else stable_id("path", path),
         title=title,
