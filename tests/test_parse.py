@@ -8,7 +8,17 @@ import json
 import pytest
 
 from newsearch.errors import ParseError
-from newsearch.parse import clean_tags, clean_text, html_to_text, parse_bytes, parse_file, stable_id, tag_key
+from newsearch.parse import (
+    canonical_url,
+    clean_tags,
+    clean_text,
+    html_to_text,
+    parse_bytes,
+    parse_file,
+    stable_id,
+    tag_key,
+    url_id,
+)
 
 SCRAPED = """Accéder au contenu principal
 
@@ -109,7 +119,7 @@ def test_html_page_gives_metadata_and_main_text_only():
     assert article.section == "France"
     assert article.author == "Lucie Martin"
     assert article.url == "https://courrier.example/france/crue-gardon.html"
-    assert article.id == stable_id("url", article.url)
+    assert article.id == url_id(article.url)
     assert article.body.startswith("Au lendemain des pluies diluviennes")
     assert article.body.endswith("avec un hélicoptère.")
     for furniture in (
@@ -175,7 +185,7 @@ def test_json_body_html_is_reduced_to_text_without_scripts():
 def test_id_falls_back_to_url_then_path():
     with_url = {"title": "T", "body": "B", "url": "https://a.example/1"}
     articles = parse_bytes((json.dumps(with_url) + "\n" + json.dumps({"title": "T", "body": "B"})).encode(), "f.jsonl")
-    assert articles.articles[0].id == stable_id("url", "https://a.example/1")
+    assert articles.articles[0].id == url_id("https://a.example/1")
     assert articles.articles[1].id == stable_id("path", "f.jsonl:2")
 
 
@@ -297,3 +307,26 @@ def test_streamed_jsonl_refuses_what_the_whole_file_reader_refuses(tmp_path, mon
         list(parse.iter_jsonl(path, []))
     with pytest.raises(ParseError, match=reason):
         parse_file(path)
+
+
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [
+        ("HTTPS://Courrier.Example/France/Crue.html", "https://courrier.example/France/Crue.html"),  # path case kept
+        ("https://courrier.example/france/crue/", "https://courrier.example/france/crue"),
+        ("https://courrier.example:443/a?utm_source=x&id=3&fbclid=y#haut", "https://courrier.example/a?id=3"),
+        ("https://courrier.example/a?xtor=RSS-1", "https://courrier.example/a"),
+        ("http://courrier.example:8080/", "http://courrier.example:8080/"),
+        ("pas une adresse", "pas une adresse"),
+    ],
+)
+def test_the_canonical_url_drops_what_does_not_name_the_page(given, canonical):
+    assert canonical_url(given) == canonical
+
+
+def test_an_html_page_and_a_json_record_of_one_url_have_one_id():
+    page = HTML_PAGE.replace("crue-gardon.html", "crue-gardon.html/?utm_medium=social")
+    html_article = parse_bytes(page.encode(), "/p.html").articles[0]
+    record = {"title": "Crue", "body": "Texte.", "url": "https://COURRIER.example/france/crue-gardon.html"}
+    assert html_article.id == parse_bytes(json.dumps(record).encode(), "r.json").articles[0].id
+    assert parse_bytes(json.dumps(dict(record, id="given-7")).encode(), "r.json").articles[0].id == "given-7"

@@ -796,3 +796,43 @@ def test_progress_counts_bytes_so_that_one_big_jsonl_file_moves(tmp_path):
     assert done == sorted(done) and done[0] == 0 and done[-1] == sum(sizes.values())
     inside_big_file = [n for n in done if sizes["a.txt"] < n < sum(sizes.values())]
     assert len(set(inside_big_file)) >= 3  # the bar moves while the big file is read, not only once it ends
+
+
+def _crue_page(url: str) -> str:
+    paragraph = "<p>Les habitants du Gard découvrent l'ampleur des dégâts après la crue, selon la préfecture du département.</p>"
+    return (
+        f'<html><head><link rel="canonical" href="{url}"><meta property="og:title" content="Crue du Gardon"></head>'
+        f"<body><article><h1>Crue du Gardon</h1>{paragraph * 3}</article></body></html>"
+    )
+
+
+@pytest.mark.parametrize("html_first", [True, False], ids=["HTML first", "JSONL first"])
+def test_an_article_from_its_html_page_and_a_jsonl_record_is_one_article(tmp_path, html_first):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    page, records = ("a.html", "b.jsonl") if html_first else ("b.html", "a.jsonl")
+    (folder / page).write_text(_crue_page("https://Courrier.example/crue.html/?utm_source=rss"))
+    record = {
+        "title": "Crue du Gardon (dépêche)",
+        "body": "La crue a tout emporté.",
+        "url": "https://courrier.example/crue.html",
+    }
+    (folder / records).write_text(jsonl(record))
+    store = IndexStore(tmp_path / "ix")
+    report = Indexer(store).run([folder])
+    first, second = sorted(str(folder / name) for name in (page, records))
+    where = {first: first, second: second}
+    where[str(folder / records)] += ":1"  # a JSONL source is named by its line
+    assert report.documents == 1
+    assert [(c["shown"], c["sources"]) for c in report.conflicts] == [(where[first], [where[first], where[second]])]
+    engine = Engine(tmp_path / "ix")
+    (hit,) = engine.search(SearchRequest(q="crue")).hits
+    assert hit["title"] == ("Crue du Gardon" if html_first else "Crue du Gardon (dépêche)")
+    Path(first).unlink()  # the source shown goes: the other one's version comes back
+    Indexer(store).run([folder])
+    engine.close()
+    engine = Engine(tmp_path / "ix")
+    (hit,) = engine.search(SearchRequest(q="crue")).hits
+    assert hit["title"] == ("Crue du Gardon (dépêche)" if html_first else "Crue du Gardon")
+    engine.close()
+    assert verify(store).ok

@@ -114,6 +114,41 @@ def stable_id(kind: str, value: str) -> str:
     return f"{kind}-" + hashlib.sha1(value.encode("utf-8")).hexdigest()[:16]
 
 
+# Query parameters that track a click, not name a page: dropped from the URL an article is known by.
+_TRACKING_PREFIXES = ("utm_", "at_", "mc_", "pk_", "xt")
+_TRACKING = frozenset("fbclid gclid dclid msclkid igshid ocid cmpid ns_source ns_campaign ref_src".split())
+
+
+def canonical_url(url: str) -> str:
+    """Return the form of an article's URL that identifies it across formats (host case, trailing slash, tracking)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    if not parts.scheme or not parts.hostname:
+        return url
+    scheme = parts.scheme.lower()
+    host = parts.hostname.lower()
+    if port and (scheme, port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{port}"
+    path = parts.path.rstrip("/") or "/"
+    kept = [
+        pair
+        for pair in parts.query.split("&")
+        if pair and not (name := pair.split("=", 1)[0].lower()).startswith(_TRACKING_PREFIXES) and name not in _TRACKING
+    ]
+    return urlunsplit((scheme, host, path, "&".join(kept), ""))
+
+
+def url_id(url: str) -> str:
+    """Return the id of an article known by its URL alone: the same for its HTML page and its JSON record."""
+    return stable_id("url", canonical_url(url))
+
+
 def supported(path: Path) -> bool:
     """Tell whether newsearch knows how to read this file by its name."""
     name = path.name.lower()
@@ -662,7 +697,7 @@ def parse_html(page: str, path: str, warnings: Notes | None = None) -> Article:
         if _repeats_opening(summary, body):
             summary = ""
     return Article(
-        id=stable_id("url", url) if url else stable_id("path", path),
+        id=url_id(url) if url else stable_id("path", path),
         title=title,
         body=body,
         summary=summary,
@@ -780,7 +815,7 @@ def article_from_record(
         raise ParseError(f"{where}: no title and no body")
     url = text("url").strip()
     given = text("id").strip()
-    article_id = given or (stable_id("url", url) if url else stable_id("path", where))
+    article_id = given or (url_id(url) if url else stable_id("path", where))
     raw_date = text("date") or text("published") or text("datePublished")
     date = iso_date(raw_date)
     if raw_date.strip() and not date:
