@@ -806,8 +806,9 @@ def _crue_page(url: str) -> str:
     )
 
 
+@pytest.mark.parametrize("given_id", [None, "dep-7"], ids=["record without id", "record with an id"])
 @pytest.mark.parametrize("html_first", [True, False], ids=["HTML first", "JSONL first"])
-def test_an_article_from_its_html_page_and_a_jsonl_record_is_one_article(tmp_path, html_first):
+def test_an_article_from_its_html_page_and_a_jsonl_record_is_one_article(tmp_path, html_first, given_id):
     folder = tmp_path / "articles"
     folder.mkdir()
     page, records = ("a.html", "b.jsonl") if html_first else ("b.html", "a.jsonl")
@@ -817,6 +818,8 @@ def test_an_article_from_its_html_page_and_a_jsonl_record_is_one_article(tmp_pat
         "body": "La crue a tout emporté.",
         "url": "https://courrier.example/crue.html",
     }
+    if given_id:
+        record["id"] = given_id  # a record's own id is kept: the HTML page takes it
     (folder / records).write_text(jsonl(record))
     store = IndexStore(tmp_path / "ix")
     report = Indexer(store).run([folder])
@@ -828,6 +831,8 @@ def test_an_article_from_its_html_page_and_a_jsonl_record_is_one_article(tmp_pat
     engine = Engine(tmp_path / "ix")
     (hit,) = engine.search(SearchRequest(q="crue")).hits
     assert hit["title"] == ("Crue du Gardon" if html_first else "Crue du Gardon (dépêche)")
+    if given_id:
+        assert hit["id"] == given_id == report.conflicts[0]["id"]
     Path(first).unlink()  # the source shown goes: the other one's version comes back
     Indexer(store).run([folder])
     engine.close()

@@ -37,6 +37,7 @@ from .parse import (
     Article,
     Limits,
     Notes,
+    canonical_url,
     environment_error,
     file_digest,
     file_kind,
@@ -47,6 +48,7 @@ from .parse import (
     streamable,
     supported,
     tag_key,
+    url_id,
 )
 from .schema import ARTICLE, ENTITY_FIELDS, INDEX_VERSION, SEARCH_FIELDS, SOURCE, Analysed, build_schema
 from .store import IndexStore, IndexWriter, open_whoosh, write_error
@@ -237,6 +239,7 @@ def article_document(article: Article) -> dict:
         "section": article.section,
         "author": article.author,
         "date": article.date,
+        "urlkey": canonical_url(article.url) if article.url else "",
     }
     moment = parse_iso(article.date)
     if moment is not None:
@@ -567,14 +570,37 @@ class Indexer:
                     shown.pop(aid, None)
                     for other in paths:
                         lost.setdefault(other, set()).add(aid)
-            # Their records no longer name it (true at every commit); incomplete, they are parsed again.
             for other, aids_lost in sorted(lost.items()):
-                rec = claims[other]
-                ids = {aid: h for aid, h in rec.ids.items() if aid not in aids_lost}
-                fixed = replace(rec, ids=ids, complete=False)
-                job.write_record(fixed)
-                claim(fixed)
-                redo.add(other)
+                read_again(other, aids_lost)
+
+        def read_again(path: str, aids) -> None:
+            """Have path parsed again, its record no longer naming aids (true at every commit)."""
+            rec = claims[path]
+            fixed = replace(rec, ids={aid: h for aid, h in rec.ids.items() if aid not in aids}, complete=False)
+            job.write_record(fixed)
+            claim(fixed)
+            redo.add(path)
+
+        # SOURCE_LINK: an article known by its URL alone (an HTML page, a record without id) takes the id given to a
+        # record of the same canonical URL, so that both are one article under SOURCE_RULE.
+        given_ids: dict[str, str] = {}  # canonical URL -> the id a record of it gave, this run
+
+        def link(article: Article, key: str) -> Article:
+            if not article.url:
+                return article
+            url, derived = canonical_url(article.url), url_id(article.url)
+            if article.id != derived:
+                given_ids[url] = article.id
+                # A page read before under the URL's own id is read again, to take this one.
+                for other in sorted(owners.get(derived, set()) - {key}):
+                    owners[derived].discard(other)
+                    if shown.get(derived) == other:
+                        job.delete_article(derived)
+                        shown.pop(derived, None)
+                    read_again(other, {derived})
+                return article
+            given = given_ids.get(url) or job.given_id(url, derived)
+            return replace(article, id=given) if given else article
 
         kept = found.kept
         present = {str(p) for p in found.files}
@@ -598,13 +624,13 @@ class Indexer:
             def on_read(n: int, before=before, size=size) -> None:
                 self.progress("bytes", done=before + min(n, size), total=total)
 
-            self._index_file(job, path, claims, owners, shown, claim, release, report, on_read)
+            self._index_file(job, path, claims, owners, shown, claim, release, report, link, on_read)
             redo.discard(str(path))
             before += size
         # Sources outside the paths given that lost an article their record still gives: read them too.
         for key in sorted(redo):
             if Path(key).is_file():
-                self._index_file(job, Path(key), claims, owners, shown, claim, release, report)
+                self._index_file(job, Path(key), claims, owners, shown, claim, release, report, link)
         unread = {key for key in present if key not in claims}
         if full and (unread or kept):
             # What a rebuild could not read (a file or folder skipped whole, having no record yet) keeps its
@@ -646,7 +672,7 @@ class Indexer:
                 claim(carried)
                 job.checkpoint()
 
-    def _index_file(self, job, path: Path, claims, owners, shown, claim, release, report, on_read=None) -> None:
+    def _index_file(self, job, path: Path, claims, owners, shown, claim, release, report, link, on_read=None) -> None:
         """Bring one source file's articles and record up to date; whatever fails costs this file at most."""
         key = str(path)
         rec = claims.get(key)
@@ -704,7 +730,7 @@ class Indexer:
         def todo():
             # Hashing the parsed article (not its document) spares unchanged articles the costly entity,
             # MinHash and analysis work; what the analysis makes of it is covered by the index version.
-            for article in articles:
+            for article in map(lambda article: link(article, key), articles):
                 where = article.where or key
                 if article.id in hashes:
                     warnings.add(where, f"id {article.id!r} already given at {first_at[article.id]}: not indexed again")
@@ -957,6 +983,17 @@ class _Job:
         self.ops.pop(article.id, None)  # this later version wins over one waiting here
         self.builders.send(article)
         self.remote.add(article.id)
+
+    def given_id(self, url: str, derived: str) -> str | None:
+        """Return the id a record of this canonical URL gave in the index as last committed, if any."""
+        if self.ix is None:
+            return None
+        with self.ix.searcher() as searcher:
+            for docnum in searcher.document_numbers(urlkey=url, kind=ARTICLE):
+                aid = searcher.stored_fields(docnum).get("id")
+                if aid and aid != derived:
+                    return aid
+        return None
 
     def write_record(self, rec: SourceRecord):
         self._put(

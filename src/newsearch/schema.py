@@ -8,7 +8,7 @@ from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from .analysis import ANALYSIS_VERSION, FRENCH
 
 # Bump on any change of fields; together with ANALYSIS_VERSION it decides whether an index can be reused.
-SCHEMA_VERSION = 5  # 5: tag keys blind to plurals (parse.tag_key)
+SCHEMA_VERSION = 5  # 5: tag keys blind to plurals (parse.tag_key), urlkey
 INDEX_VERSION = f"{SCHEMA_VERSION}.{ANALYSIS_VERSION}"
 
 ARTICLE = "article"
@@ -53,6 +53,8 @@ def build_schema() -> Schema:
         tagform=KEYWORD(commas=True, lowercase=False),
         taglist=STORED(),
         url=ID(stored=True),
+        # The canonical URL (parse.canonical_url), to find the article a page of the same URL belongs to.
+        urlkey=ID(),
         path=ID(stored=True),
         section=ID(stored=True),
         author=STORED(),
