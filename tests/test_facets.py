@@ -350,3 +350,43 @@ def test_the_indexing_job_prepares_the_facet_cache_so_a_searcher_opens_without_b
     results = Engine(index_dir).search(SearchRequest(q="article", collapse=False))
     assert results.total == 5 and results.facets["tags"][0]["count"] == 5
     assert verify(IndexStore(index_dir)).ok
+
+
+# Tag variants (plural, case, accents) as sources write them, and how often.
+TAG_SPELLINGS = {"grèves": 3, "Grève": 1, "grève": 1, "médias": 2, "Media": 1}
+
+
+def _variant_records():
+    spellings = [form for form, n in TAG_SPELLINGS.items() for _ in range(n)]
+    return [
+        {"id": f"v{i}", "title": f"Journée {i}", "body": f"La journée numéro {i} commence tôt.", "tags": [form]}
+        for i, form in enumerate(spellings)
+    ]
+
+
+def test_tag_variants_are_one_facet_value_labelled_by_the_most_frequent_spelling(index_from_records):
+    engine = Engine(index_from_records(_variant_records()))
+    facets = engine.search(SearchRequest(q="journée")).facets["tags"]
+    engine.close()
+    assert sorted((f["value"], f["label"], f["count"]) for f in facets) == [
+        ("greve", "grèves", 5),
+        ("media", "médias", 3),
+    ]
+
+
+def test_any_spelling_a_facet_shows_filters_to_it_in_the_cli_and_on_the_web(index_from_records):
+    from click.testing import CliRunner
+
+    from newsearch.cli import cli
+    from newsearch.web import create_app
+
+    index_dir = index_from_records(_variant_records())
+    strikes = {f"v{i}" for i in range(5)}
+    for spelling in ("grèves", "Grève", "GREVE"):
+        result = CliRunner().invoke(cli, ["query", "--index", str(index_dir), "--tag", spelling, "--json"])
+        assert result.exit_code == 0, result.output
+        assert {hit["id"] for hit in json.loads(result.output)["hits"]} == strikes
+    client = create_app({"INDEX_DIR": index_dir, "TESTING": True}).test_client()
+    for spelling in ("Média", "medias"):
+        data = client.get("/api/search", query_string={"tag": spelling}).get_json()
+        assert {hit["id"] for hit in data["hits"]} == {"v5", "v6", "v7"}

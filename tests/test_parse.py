@@ -8,7 +8,17 @@ import json
 import pytest
 
 from newsearch.errors import ParseError
-from newsearch.parse import clean_tags, html_to_text, parse_bytes, parse_file, stable_id, tag_key
+from newsearch.parse import (
+    canonical_url,
+    clean_tags,
+    clean_text,
+    html_to_text,
+    parse_bytes,
+    parse_file,
+    stable_id,
+    tag_key,
+    url_id,
+)
 
 SCRAPED = """Accéder au contenu principal
 
@@ -109,7 +119,7 @@ def test_html_page_gives_metadata_and_main_text_only():
     assert article.section == "France"
     assert article.author == "Lucie Martin"
     assert article.url == "https://courrier.example/france/crue-gardon.html"
-    assert article.id == stable_id("url", article.url)
+    assert article.id == url_id(article.url)
     assert article.body.startswith("Au lendemain des pluies diluviennes")
     assert article.body.endswith("avec un hélicoptère.")
     for furniture in (
@@ -122,6 +132,39 @@ def test_html_page_gives_metadata_and_main_text_only():
         "publié le",
     ):
         assert furniture not in article.body
+
+
+LEAD = "Des pluies diluviennes ont noyé la vallée du Gardon : trois villages restent coupés du monde ce matin."
+H1 = "<h1>Crue du Gardon : des villages sous la boue</h1>"
+
+
+@pytest.mark.parametrize(
+    "lead_markup",
+    [
+        f'<p class="chapo">{LEAD}</p>',
+        f"<h2>{LEAD}</h2>",
+        f'<div class="article-lead">{LEAD}</div>',
+        f"<p><strong>{LEAD}</strong><br/><br/>\nLes secours ont travaillé toute la nuit dans la vallée.</p>",
+    ],
+    ids=["p.chapo", "h2 under the headline", "div.article-lead", "bold opening"],
+)
+def test_an_html_chapeau_is_the_summary_and_leaves_the_body(lead_markup):
+    page = HTML_PAGE.replace(H1, H1 + lead_markup)
+    article = parse_bytes(page.encode("utf-8"), "/pages/crue.html").articles[0]
+    assert article.summary == LEAD
+    assert "noyé la vallée" not in article.body
+    assert article.body.endswith("avec un hélicoptère.")
+
+
+def test_an_html_description_is_the_summary_only_when_it_does_not_repeat_the_text():
+    def summary(description: str) -> str:
+        meta = f'<meta property="og:description" content="{description}">'
+        return parse_bytes(HTML_PAGE.replace("</head>", meta + "</head>").encode(), "/p.html").articles[0].summary
+
+    assert summary(LEAD) == LEAD
+    # The first sentence cut short, or the whole text: a copy of the body, not a summary.
+    assert summary("Au lendemain des pluies diluviennes, les habitants de plusieurs villages du Gard...") == ""
+    assert summary(parse_bytes(HTML_PAGE.encode(), "/p.html").articles[0].body.replace("\n\n", " ")) == ""
 
 
 def test_json_single_object_list_and_unknown_fields():
@@ -142,7 +185,7 @@ def test_json_body_html_is_reduced_to_text_without_scripts():
 def test_id_falls_back_to_url_then_path():
     with_url = {"title": "T", "body": "B", "url": "https://a.example/1"}
     articles = parse_bytes((json.dumps(with_url) + "\n" + json.dumps({"title": "T", "body": "B"})).encode(), "f.jsonl")
-    assert articles.articles[0].id == stable_id("url", "https://a.example/1")
+    assert articles.articles[0].id == url_id("https://a.example/1")
     assert articles.articles[1].id == stable_id("path", "f.jsonl:2")
 
 
@@ -180,6 +223,8 @@ def test_tags_are_trimmed_deduplicated_by_folded_key():
     assert clean_tags(["Santé", " santé ", "SANTE", "Hôpital", "", 3]) == ["Santé", "Hôpital"]
     assert clean_tags("Politique, économie") == ["Politique", "économie"]
     assert tag_key("Sécurité  Routière") == "securite routiere"
+    assert tag_key("Grèves") == tag_key("grève") == "greve" and tag_key("Médias") == tag_key("Media") == "media"
+    assert tag_key("Économie") == "economie"  # plurals only: keys stay words
 
 
 def test_glued_sentences_are_separated():
@@ -187,6 +232,37 @@ def test_glued_sentences_are_separated():
         json.dumps({"id": "g", "title": "T", "body": "Il a 7 milliards d'euros.Le gouvernement"}).encode(), "g.json"
     )
     assert article.articles[0].body == "Il a 7 milliards d'euros. Le gouvernement"
+
+
+# A full stop (maybe with a closing quote) glued to a capitalised word ends a sentence, unless it belongs to an
+# abbreviation, a number, an initial, an acronym or a host name.
+GLUED_SENTENCES = [
+    ("7 milliards d'euros.Le gouvernement", "7 milliards d'euros. Le gouvernement"),
+    ('il dit "ce n\'est pas."Selon lui', 'il dit "ce n\'est pas." Selon lui'),
+    ("il a dit non.»Selon elle", "il a dit non.» Selon elle"),
+    ('ils continuent."Gilets jaunes" : la suite', 'ils continuent. "Gilets jaunes" : la suite'),  # it opens a quote
+    ("la recette du vol.Les autorités", "la recette du vol. Les autorités"),
+    ("sur Twitter.Génération.s, le parti", "sur Twitter. Génération.s, le parti"),
+    ("(www.site.com).Les postulants", "(www.site.com). Les postulants"),
+    ("c'est fini!Le match", "c'est fini! Le match"),
+    ("le 1er.Le lendemain", "le 1er. Le lendemain"),
+    ("en 2023.Depuis", "en 2023. Depuis"),
+    ("selon M.Dupont", "selon M.Dupont"),  # an initial or "M." before a name: no sentence ends there
+    ("reçue par Mme.Durand", "reçue par Mme.Durand"),
+    ("un taux de 3.5 %", "un taux de 3.5 %"),
+    ("voir www.Example.com ce soir", "voir www.Example.com ce soir"),
+    ("sur https://site.fr/Page.Suite", "sur https://site.fr/Page.Suite"),
+    ("la S.N.C.F. Le train", "la S.N.C.F. Le train"),
+    ("aux U.S.A", "aux U.S.A"),
+    ("écrit en Node.JS", "écrit en Node.JS"),
+    ("le framework .NET", "le framework .NET"),
+    ("J.K.Rowling", "J.K.Rowling"),
+]
+
+
+@pytest.mark.parametrize(("raw", "shown"), GLUED_SENTENCES)
+def test_glued_sentence_ends_get_a_space_and_nothing_else_does(raw, shown):
+    assert clean_text(raw) == shown
 
 
 def test_html_to_text_leaves_plain_text_alone():
@@ -231,3 +307,26 @@ def test_streamed_jsonl_refuses_what_the_whole_file_reader_refuses(tmp_path, mon
         list(parse.iter_jsonl(path, []))
     with pytest.raises(ParseError, match=reason):
         parse_file(path)
+
+
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [
+        ("HTTPS://Courrier.Example/France/Crue.html", "https://courrier.example/France/Crue.html"),  # path case kept
+        ("https://courrier.example/france/crue/", "https://courrier.example/france/crue"),
+        ("https://courrier.example:443/a?utm_source=x&id=3&fbclid=y#haut", "https://courrier.example/a?id=3"),
+        ("https://courrier.example/a?xtor=RSS-1", "https://courrier.example/a"),
+        ("http://courrier.example:8080/", "http://courrier.example:8080/"),
+        ("pas une adresse", "pas une adresse"),
+    ],
+)
+def test_the_canonical_url_drops_what_does_not_name_the_page(given, canonical):
+    assert canonical_url(given) == canonical
+
+
+def test_an_html_page_and_a_json_record_of_one_url_have_one_id():
+    page = HTML_PAGE.replace("crue-gardon.html", "crue-gardon.html/?utm_medium=social")
+    html_article = parse_bytes(page.encode(), "/p.html").articles[0]
+    record = {"title": "Crue", "body": "Texte.", "url": "https://COURRIER.example/france/crue-gardon.html"}
+    assert html_article.id == parse_bytes(json.dumps(record).encode(), "r.json").articles[0].id
+    assert parse_bytes(json.dumps(dict(record, id="given-7")).encode(), "r.json").articles[0].id == "given-7"

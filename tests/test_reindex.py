@@ -774,3 +774,70 @@ def test_streamed_file_skips_a_line_the_parser_fails_on_and_keeps_its_articles_w
     assert counts(report) == (0, 0, 0, 2) and report.documents == 2
     assert [s["reason"] for s in report.skipped] == ["no readable article (malformed JSON (Expecting property name enclosed in double quotes, column 2))"]  # fmt: skip
     assert verify(IndexStore(ix)).ok
+
+
+def test_progress_counts_bytes_so_that_one_big_jsonl_file_moves(tmp_path):
+    import base64
+    import gzip
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_text(txt("Le marché rouvre", "Les étals sont de retour place du marché."))
+    # Any .jsonl.gz is read line by line; an unknown field of random bytes makes it big without costing indexing.
+    with gzip.open(folder / "b.jsonl.gz", "wt", encoding="utf-8") as fh:
+        for i in range(120):
+            fh.write(json.dumps({**rec(i), "padding": base64.b64encode(os.urandom(30_000)).decode()}) + "\n")
+    sizes = {name: (folder / name).stat().st_size for name in ("a.txt", "b.jsonl.gz")}
+    events = []
+    Indexer(IndexStore(tmp_path / "ix"), progress=lambda event, **info: events.append((event, info))).run([folder])
+
+    done = [info["done"] for event, info in events if event == "bytes"]
+    assert {info["total"] for event, info in events if event == "bytes"} == {sum(sizes.values())}
+    assert done == sorted(done) and done[0] == 0 and done[-1] == sum(sizes.values())
+    inside_big_file = [n for n in done if sizes["a.txt"] < n < sum(sizes.values())]
+    assert len(set(inside_big_file)) >= 3  # the bar moves while the big file is read, not only once it ends
+
+
+def _crue_page(url: str) -> str:
+    paragraph = "<p>Les habitants du Gard découvrent l'ampleur des dégâts après la crue, selon la préfecture du département.</p>"
+    return (
+        f'<html><head><link rel="canonical" href="{url}"><meta property="og:title" content="Crue du Gardon"></head>'
+        f"<body><article><h1>Crue du Gardon</h1>{paragraph * 3}</article></body></html>"
+    )
+
+
+@pytest.mark.parametrize("given_id", [None, "dep-7"], ids=["record without id", "record with an id"])
+@pytest.mark.parametrize("html_first", [True, False], ids=["HTML first", "JSONL first"])
+def test_an_article_from_its_html_page_and_a_jsonl_record_is_one_article(tmp_path, html_first, given_id):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    page, records = ("a.html", "b.jsonl") if html_first else ("b.html", "a.jsonl")
+    (folder / page).write_text(_crue_page("https://Courrier.example/crue.html/?utm_source=rss"))
+    record = {
+        "title": "Crue du Gardon (dépêche)",
+        "body": "La crue a tout emporté.",
+        "url": "https://courrier.example/crue.html",
+    }
+    if given_id:
+        record["id"] = given_id  # a record's own id is kept: the HTML page takes it
+    (folder / records).write_text(jsonl(record))
+    store = IndexStore(tmp_path / "ix")
+    report = Indexer(store).run([folder])
+    first, second = sorted(str(folder / name) for name in (page, records))
+    where = {first: first, second: second}
+    where[str(folder / records)] += ":1"  # a JSONL source is named by its line
+    assert report.documents == 1
+    assert [(c["shown"], c["sources"]) for c in report.conflicts] == [(where[first], [where[first], where[second]])]
+    engine = Engine(tmp_path / "ix")
+    (hit,) = engine.search(SearchRequest(q="crue")).hits
+    assert hit["title"] == ("Crue du Gardon" if html_first else "Crue du Gardon (dépêche)")
+    if given_id:
+        assert hit["id"] == given_id == report.conflicts[0]["id"]
+    Path(first).unlink()  # the source shown goes: the other one's version comes back
+    Indexer(store).run([folder])
+    engine.close()
+    engine = Engine(tmp_path / "ix")
+    (hit,) = engine.search(SearchRequest(q="crue")).hits
+    assert hit["title"] == ("Crue du Gardon (dépêche)" if html_first else "Crue du Gardon")
+    engine.close()
+    assert verify(store).ok

@@ -76,16 +76,24 @@ def fold_all(words: list[str]) -> list[str]:
     return folded
 
 
+def _singular(word: str) -> str:
+    if word.endswith("eaux"):
+        return word[:-1]
+    if word.endswith("aux") and len(word) > 4:
+        return word[:-2] + "l"
+    if word.endswith("x") or (word.endswith("s") and not word.endswith("ss")):
+        return word[:-1]
+    return word
+
+
+def singular(word: str) -> str:
+    """Return a folded word without its plural ending (greves → greve, chevaux → cheval): light_stem's first step."""
+    return _singular(word) if len(word) >= 4 and word.isalpha() else word
+
+
 def _light_stem(word: str) -> str:
     # Plural first, so that the feminine rules see the singular form.
-    if word.endswith("eaux"):
-        word = word[:-1]
-    elif word.endswith("aux") and len(word) > 4:
-        word = word[:-2] + "l"
-    elif word.endswith("x"):
-        word = word[:-1]
-    elif word.endswith("s") and not word.endswith("ss"):
-        word = word[:-1]
+    word = _singular(word)
     if len(word) < 6:
         return word  # armée/arme, verte/vert: too short to tell a feminine from another word
     # Feminine and adjectival endings onto the masculine stem; -ere keeps its r so mere/mer stay apart.

@@ -193,16 +193,16 @@ def _echo_notes(report) -> None:
 
 
 class _ProgressBar:
-    """Renders the indexer's progress callback as a click progress bar on stderr."""
+    """Renders the indexer's progress callback (bytes read of all files) as a click progress bar on stderr."""
 
     def __init__(self):
         self.bar = None
 
     def __call__(self, event, **info):
-        if event != "file":
+        if event != "bytes":
             return
         if self.bar is None:
-            self.bar = click.progressbar(length=info["total"], label="indexing", file=sys.stderr)
+            self.bar = click.progressbar(length=max(info["total"], 1), label="indexing", file=sys.stderr)
             self.bar.__enter__()
         self.bar.update(info["done"] - self.bar.pos)
 

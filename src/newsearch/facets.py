@@ -35,7 +35,7 @@ from .sections import section_label
 from .whoosh_compat import iter_blocks, segment_terms
 
 MAX_ORDINAL = 3_652_059  # date(9999, 12, 31); a missing value reads as the column maximum
-CACHE_FORMAT = 2  # 2: section labels in French (sections.py)
+CACHE_FORMAT = 3  # 2: section labels in French (sections.py); 3: tag and section keys blind to plurals
 CACHE_PREFIX = "facets-"
 CACHE_SUFFIX = ".pickle"
 # Facets either walk the matched articles' values (about 2 per article and field), or AND each value's bitset

@@ -38,6 +38,7 @@ from .parse import (
     Article,
     Limits,
     Notes,
+    canonical_url,
     environment_error,
     file_digest,
     file_kind,
@@ -48,6 +49,7 @@ from .parse import (
     streamable,
     supported,
     tag_key,
+    url_id,
 )
 from .schema import ARTICLE, ENTITY_FIELDS, INDEX_VERSION, SEARCH_FIELDS, SOURCE, Analysed, build_schema
 from .store import IndexStore, IndexWriter, open_whoosh, write_error
@@ -238,6 +240,7 @@ def article_document(article: Article) -> dict:
         "section": article.section,
         "author": article.author,
         "date": article.date,
+        "urlkey": canonical_url(article.url) if article.url else "",
     }
     moment = parse_iso(article.date)
     if moment is not None:
@@ -579,14 +582,37 @@ class Indexer:
                     shown.pop(aid, None)
                     for other in paths:
                         lost.setdefault(other, set()).add(aid)
-            # Their records no longer name it (true at every commit); incomplete, they are parsed again.
             for other, aids_lost in sorted(lost.items()):
-                rec = claims[other]
-                ids = {aid: h for aid, h in rec.ids.items() if aid not in aids_lost}
-                fixed = replace(rec, ids=ids, complete=False)
-                job.write_record(fixed)
-                claim(fixed)
-                redo.add(other)
+                read_again(other, aids_lost)
+
+        def read_again(path: str, aids) -> None:
+            """Have path parsed again, its record no longer naming aids (true at every commit)."""
+            rec = claims[path]
+            fixed = replace(rec, ids={aid: h for aid, h in rec.ids.items() if aid not in aids}, complete=False)
+            job.write_record(fixed)
+            claim(fixed)
+            redo.add(path)
+
+        # SOURCE_LINK: an article known by its URL alone (an HTML page, a record without id) takes the id given to a
+        # record of the same canonical URL, so that both are one article under SOURCE_RULE.
+        given_ids: dict[str, str] = {}  # canonical URL -> the id a record of it gave, this run
+
+        def link(article: Article, key: str) -> Article:
+            if not article.url:
+                return article
+            url, derived = canonical_url(article.url), url_id(article.url)
+            if article.id != derived:
+                given_ids[url] = article.id
+                # A page read before under the URL's own id is read again, to take this one.
+                for other in sorted(owners.get(derived, set()) - {key}):
+                    owners[derived].discard(other)
+                    if shown.get(derived) == other:
+                        job.delete_article(derived)
+                        shown.pop(derived, None)
+                    read_again(other, {derived})
+                return article
+            given = given_ids.get(url) or job.given_id(url, derived)
+            return replace(article, id=given) if given else article
 
         kept = found.kept
         present = {str(p) for p in found.files}
@@ -600,20 +626,30 @@ class Indexer:
             job.delete_record(key)
             job.checkpoint()
         queue = list(found.files)
-        for i, path in enumerate(queue):
+        sizes = [_size(path) for path in queue]
+        # Progress counts bytes of the files (as stored, compressed or not), so that one big JSONL file moves too.
+        total, before = sum(sizes), 0
+        for i, (path, size) in enumerate(zip(queue, sizes, strict=True)):
             self.progress("file", path=str(path), done=i, total=len(queue))
-            self._index_file(job, path, claims, owners, shown, claim, release, report)
+            self.progress("bytes", done=before, total=total)
+
+            def on_read(n: int, before=before, size=size) -> None:
+                self.progress("bytes", done=before + min(n, size), total=total)
+
+            self._index_file(job, path, claims, owners, shown, claim, release, report, link, on_read)
             redo.discard(str(path))
+            before += size
         # Sources outside the paths given that lost an article their record still gives: read them too.
         for key in sorted(redo):
             if Path(key).is_file():
-                self._index_file(job, Path(key), claims, owners, shown, claim, release, report)
+                self._index_file(job, Path(key), claims, owners, shown, claim, release, report, link)
         unread = {key for key in present if key not in claims}
         if full and (unread or kept):
             # What a rebuild could not read (a file or folder skipped whole, having no record yet) keeps its
             # articles, as a plain run would.
             self._carry_over(job, lambda path: path in unread or _under(path, kept), claims, shown, claim, report)
         self.progress("file", path="", done=len(queue), total=len(queue))
+        self.progress("bytes", done=total, total=total)
         return claims, owners
 
     def _carry_over(self, job, wanted: Callable[[str], bool], claims, shown, claim, report) -> None:
@@ -648,7 +684,7 @@ class Indexer:
                 claim(carried)
                 job.checkpoint()
 
-    def _index_file(self, job, path: Path, claims, owners, shown, claim, release, report) -> None:
+    def _index_file(self, job, path: Path, claims, owners, shown, claim, release, report, link, on_read=None) -> None:
         """Bring one source file's articles and record up to date; whatever fails costs this file at most."""
         key = str(path)
         rec = claims.get(key)
@@ -677,7 +713,7 @@ class Indexer:
             return
         errors, warnings = Notes(), Notes()
         if big:
-            articles = iter_jsonl(path, errors, warnings, self.limits)
+            articles = iter_jsonl(path, errors, warnings, self.limits, on_read)
         else:
             try:
                 parsed = parse_bytes(data, key, self.limits)
@@ -706,7 +742,7 @@ class Indexer:
         def todo():
             # Hashing the parsed article (not its document) spares unchanged articles the costly entity,
             # MinHash and analysis work; what the analysis makes of it is covered by the index version.
-            for article in articles:
+            for article in map(lambda article: link(article, key), articles):
                 where = article.where or key
                 if article.id in hashes:
                     warnings.add(where, f"id {article.id!r} already given at {first_at[article.id]}: not indexed again")
@@ -846,6 +882,14 @@ def check_environment(html: bool) -> None:
         raise
 
 
+def _size(path: Path) -> int:
+    """Return a file's size on disk, 0 when it cannot be read (it is reported when indexed)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _peek(items: Iterator, n: int) -> tuple[int, Iterator]:
     """Read up to n items ahead; return how many were read and an iterator over all items, those first."""
     head = []
@@ -951,6 +995,17 @@ class _Job:
         self.ops.pop(article.id, None)  # this later version wins over one waiting here
         self.builders.send(article)
         self.remote.add(article.id)
+
+    def given_id(self, url: str, derived: str) -> str | None:
+        """Return the id a record of this canonical URL gave in the index as last committed, if any."""
+        if self.ix is None:
+            return None
+        with self.ix.searcher() as searcher:
+            for docnum in searcher.document_numbers(urlkey=url, kind=ARTICLE):
+                aid = searcher.stored_fields(docnum).get("id")
+                if aid and aid != derived:
+                    return aid
+        return None
 
     def write_record(self, rec: SourceRecord):
         self._put(

@@ -13,6 +13,7 @@ import re
 import stat
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -113,6 +114,41 @@ def stable_id(kind: str, value: str) -> str:
     return f"{kind}-" + hashlib.sha1(value.encode("utf-8")).hexdigest()[:16]
 
 
+# Query parameters that track a click, not name a page: dropped from the URL an article is known by.
+_TRACKING_PREFIXES = ("utm_", "at_", "mc_", "pk_", "xt")
+_TRACKING = frozenset("fbclid gclid dclid msclkid igshid ocid cmpid ns_source ns_campaign ref_src".split())
+
+
+def canonical_url(url: str) -> str:
+    """Return the form of an article's URL that identifies it across formats (host case, trailing slash, tracking)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    if not parts.scheme or not parts.hostname:
+        return url
+    scheme = parts.scheme.lower()
+    host = parts.hostname.lower()
+    if port and (scheme, port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{port}"
+    path = parts.path.rstrip("/") or "/"
+    kept = [
+        pair
+        for pair in parts.query.split("&")
+        if pair and not (name := pair.split("=", 1)[0].lower()).startswith(_TRACKING_PREFIXES) and name not in _TRACKING
+    ]
+    return urlunsplit((scheme, host, path, "&".join(kept), ""))
+
+
+def url_id(url: str) -> str:
+    """Return the id of an article known by its URL alone: the same for its HTML page and its JSON record."""
+    return stable_id("url", canonical_url(url))
+
+
 def supported(path: Path) -> bool:
     """Tell whether newsearch knows how to read this file by its name."""
     name = path.name.lower()
@@ -208,6 +244,7 @@ class DeadlineReader(io.RawIOBase):
         self.fd, self.name = fd, name
         self.deadline = READ_DEADLINE if deadline is None else deadline
         self.stuck = False
+        self.consumed = 0  # bytes read from the file so far, for progress
 
     def readable(self) -> bool:
         return True
@@ -236,6 +273,7 @@ class DeadlineReader(io.RawIOBase):
             raise result[0]
         data = result[0]
         buffer[: len(data)] = data
+        self.consumed += len(data)
         return len(data)
 
     def close(self) -> None:
@@ -324,9 +362,30 @@ def html_to_text(fragment: str) -> str:
 _SPACES = re.compile(r"[ \t\u00a0\u2007\u202f\u200b\ufeff]+")
 # What _SPACES would change: without any of these a line is already clean (3 % of the cost of the regex).
 _ODD_SPACES = ("  ", "\t", "\u00a0", "\u2007", "\u202f", "\u200b", "\ufeff")
-# "…euros.Le gouvernement": a sentence glued to the next one by the scraper. The lookbehind comes after the
-# full stop, so that the regex engine scans for the full stop first (3× faster than testing every position).
-_GLUED = re.compile(r"([.!?])(?<=[a-zà-ÿ0-9\)»\"]{2}[.!?])(?=[A-ZÀ-ÖØ-Þ][a-zà-ÿ])")
+# "…euros.Le gouvernement", "pas."Selon": a sentence glued to the next one by the scraper (a full stop, maybe
+# a closing quote, then a capitalised word). The lookbehind comes after the full stop, so that the regex engine
+# scans for the full stop first (3× faster than testing every position); _unglue then spares abbreviations and URLs.
+_GLUED = re.compile(r"[.!?](?<=[a-zà-ÿ0-9\)»\"”]{2}[.!?])[\"»”]?(?=[A-ZÀ-ÖØ-Þ][a-zà-ÿ])")
+# Abbreviations written before a name ("Mme.Dupont" is a missing space, not two sentences), folded.
+_ABBREVIATIONS = frozenset("mme mmes mlle mlles mgr dr pr me st ste cf bd".split())
+# A glued "www.Word" or a dot inside a URL or handle ("https://site.fr/Page.Suite") is no sentence end; one after a
+# closing bracket or quote is ("(www.site.com).Les postulants").
+_URLISH = re.compile(r"(?:^|\W)www$|(?:://|@)\S*\w$", re.IGNORECASE)
+
+
+def _unglue(match: re.Match) -> str:
+    text, start = match.string, match.start()
+    before = text[max(0, start - 200) : start].rsplit(None, 1)[-1]
+    if before.rsplit(".", 1)[-1].lower() in _ABBREVIATIONS or _URLISH.search(before):
+        return match.group()
+    glued = match.group()
+    if glued.endswith('"'):
+        # A straight quote after a full stop closes a quotation or opens the next one ('continuent."Gilets jaunes"
+        # : les…'): an even number of them before it in the paragraph means it opens one.
+        paragraph = text[max(text.rfind("\n", 0, start), start - 5000, 0) : start]
+        if paragraph.count('"') % 2 == 0:
+            return glued[:-1] + ' "'
+    return glued + " "
 
 
 def _squeeze(line: str) -> str:
@@ -339,7 +398,7 @@ def clean_text(text: str) -> str:
     """Normalise spaces, unglue sentences and keep paragraphs separated by one blank line."""
     text = html.unescape(text) if "&" in text else text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _GLUED.sub(r"\1 ", text)
+    text = _GLUED.sub(_unglue, text)
     paragraphs = []
     for block in re.split(r"\n\s*\n", text):
         lines = [_squeeze(line).strip() for line in block.split("\n")]
@@ -373,10 +432,14 @@ def clean_tags(tags) -> list[str]:
 
 
 def tag_key(tag: str) -> str:
-    """Return the case- and accent-insensitive key of a tag ("Santé" and "SANTE" give "sante")."""
+    """Return the key of a tag, blind to case, accents and plurals ("Grèves" and "grève" give "greve")."""
+    # Plurals only: the feminine rules of light_stem would make keys of stems ("economie" → "economi") that show in
+    # URLs, and tags hardly ever differ by gender.
     from unidecode import unidecode
 
-    return " ".join(re.findall(r"[a-z0-9]+", unidecode(tag).lower()))
+    from .analysis import singular
+
+    return " ".join(singular(word) for word in re.findall(r"[a-z0-9]+", unidecode(tag).lower()))
 
 
 def iso_date(value) -> str:
@@ -492,6 +555,53 @@ _BYLINE_RE = re.compile(r"^[^\n]{0,80}\b(?:publi[ée]|mis\s+[àa]\s+jour)\s+le\s
 _SITE_SUFFIX = re.compile(r"\s*(?:[|\-–—]\s*[^|\-–—]{2,40}|:\s*actualit[ée] automobile, infos, scoop)\s*$")
 
 
+# A chapeau (lead paragraph) marked as such: by its class, as an <h2> right under the headline, or as the bold
+# opening of the first paragraph (<p><strong>…</strong><br/>, as on actu.orange.fr).
+_LEAD_CLASS_RE = re.compile(
+    r"<(p|div|h2|h3|section)\b[^>]*\bclass\s*=\s*[\"'](?:[^\"']*[\s-])?(?:chapo|chapeau|lead|standfirst|intro)"
+    r"(?:[\s-][^\"']*)?[\"'][^>]*>(.*?)</\1\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
+_H1_END_RE = re.compile(r"</h1\s*>", re.IGNORECASE)
+_LEAD_H2_RE = re.compile(r"\s*<h2\b[^>]*>(.*?)</h2\s*>", re.IGNORECASE | re.DOTALL)
+_FIRST_P_RE = re.compile(r"<p>(.*?)</p\s*>", re.IGNORECASE | re.DOTALL)
+_BOLD_OPENING_RE = re.compile(r"\s*<(strong|b)>(.*?)</\1>\s*(?:<br\s*/?>|$)", re.IGNORECASE | re.DOTALL)
+# Fewer words than this is an intertitle or a kicker, not a chapeau.
+MIN_LEAD_WORDS = 8
+
+
+def _chapeau(page: str) -> str:
+    """Return the text of a page's chapeau when its markup marks one, else ''."""
+    start = page.lower().find("<body")
+    h1 = _H1_END_RE.search(page, max(start, 0))
+    candidates = [m.group(2) for m in itertools.islice(_LEAD_CLASS_RE.finditer(page, max(start, 0)), 3)]
+    if h1:
+        under = _LEAD_H2_RE.match(page, h1.end())
+        first = _FIRST_P_RE.search(page, h1.end())
+        bold = _BOLD_OPENING_RE.match(first.group(1)) if first else None
+        candidates += [m.group(2) if m is bold else m.group(1) for m in (under, bold) if m]
+    for fragment in candidates:
+        text = clean_text(html_to_text(fragment))
+        if len(text.split()) >= MIN_LEAD_WORDS:
+            return text
+    return ""
+
+
+def _without_lead(body: str, lead: str) -> str:
+    """Return body without the lead it opens with (spaces and glued sentences aside), else body as it is."""
+    pattern = r"\s*".join(re.escape(word) for word in lead.split())
+    match = re.match(r"\s*" + pattern, body)
+    rest = body[match.end() :].lstrip() if match else body
+    return rest if len(rest.split()) >= MIN_HTML_WORDS else body
+
+
+def _repeats_opening(description: str, text: str) -> bool:
+    """Tell whether description is the opening of text, maybe cut short mid-word ("…villages du Ga...")."""
+    said = description.rstrip(".… ").split()[:12]
+    opening = text.split()[: len(said)]
+    return bool(said) and said[:-1] == opening[:-1] and opening[-1].startswith(said[-1])
+
+
 def _attrs(tag: str) -> dict:
     return {
         m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or m.group(4) or "") for m in _ATTR_RE.finditer(tag)
@@ -575,14 +685,19 @@ def parse_html(page: str, path: str, warnings: Notes | None = None) -> Article:
         url = _attrs(canonical.group()).get("href", "")
     url = url or first("og:url") or data.get("url") or ""
     author = clean_line(first("author", "article:author") or data.get("author") or "")
-    summary = clean_line(first("description", "og:description"))
     if len(body.split()) < MIN_HTML_WORDS:
         raise ParseError(f"{path}: no article text found in the HTML page")
-    # A description that merely repeats the first lines of the body would count those words twice.
-    if summary and body.startswith(summary[:60]):
-        summary = ""
+    summary = _chapeau(page)
+    if summary:
+        body = _without_lead(body, summary)
+    else:
+        # The description as a fallback, unless it merely repeats the opening of the text (often the whole text, or
+        # its first sentence cut short): its words would count twice.
+        summary = clean_line(first("description", "og:description"))
+        if _repeats_opening(summary, body):
+            summary = ""
     return Article(
-        id=stable_id("url", url) if url else stable_id("path", path),
+        id=url_id(url) if url else stable_id("path", path),
         title=title,
         body=body,
         summary=summary,
@@ -700,7 +815,7 @@ def article_from_record(
         raise ParseError(f"{where}: no title and no body")
     url = text("url").strip()
     given = text("id").strip()
-    article_id = given or (stable_id("url", url) if url else stable_id("path", where))
+    article_id = given or (url_id(url) if url else stable_id("path", where))
     raw_date = text("date") or text("published") or text("datePublished")
     date = iso_date(raw_date)
     if raw_date.strip() and not date:
@@ -883,14 +998,28 @@ def streamable(path: Path) -> bool:
     return not head.startswith((b"\xff\xfe", b"\xfe\xff"))
 
 
-def iter_jsonl(path: Path, errors: list, warnings: Notes | None = None, limits: Limits = DEFAULT_LIMITS):
+def iter_jsonl(
+    path: Path,
+    errors: list,
+    warnings: Notes | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    on_read: Callable[[int], None] | None = None,
+):
     """Yield the articles of a big JSONL file line by line (jsonl_articles), appending bad lines to errors."""
-    # Lines are decoded one by one, so a big file never sits whole in memory. Raises ParseError when the file holds no
-    # readable article or cannot be read.
+    # Lines are decoded one by one, so a big file never sits whole in memory. on_read is told how many bytes of the
+    # file (compressed, for a .gz) were read whenever that grows. Raises ParseError when the file holds no readable
+    # article or cannot be read.
     notes = errors if isinstance(errors, Notes) else Notes()
     try:
         with _open_binary(path) as fh:
-            yield from jsonl_articles(fh, str(path), notes, warnings, limits, limits.stream_bytes)
+            # A GzipFile reads from the BufferedReader below it, which reads from the DeadlineReader counting bytes.
+            raw = getattr(fh, "fileobj", fh).raw
+            told = 0
+            for article in jsonl_articles(fh, str(path), notes, warnings, limits, limits.stream_bytes):
+                if on_read is not None and raw.consumed != told:
+                    told = raw.consumed
+                    on_read(told)
+                yield article
     except _READ_ERRORS as exc:
         raise _read_error(path, exc) from None
     finally:

@@ -9,7 +9,7 @@ from .analysis import ANALYSIS_VERSION, FRENCH
 from .vocabulary import ENTITY_KINDS
 
 # Bump on any change of fields; together with ANALYSIS_VERSION it decides whether an index can be reused.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5  # 5: tag keys blind to plurals (parse.tag_key), urlkey
 INDEX_VERSION = f"{SCHEMA_VERSION}.{ANALYSIS_VERSION}"
 
 ARTICLE = "article"
@@ -54,6 +54,8 @@ def build_schema() -> Schema:
         tagform=KEYWORD(commas=True, lowercase=False),
         taglist=STORED(),
         url=ID(stored=True),
+        # The canonical URL (parse.canonical_url), to find the article a page of the same URL belongs to.
+        urlkey=ID(),
         path=ID(stored=True),
         section=ID(stored=True),
         author=STORED(),
