@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -115,3 +116,18 @@ def test_zsh_and_fish_get_tag_values_with_their_counts(tmp_path, sample_index, s
            "COMP_WORDS": "newsearch query --tag Spo", "COMP_CWORD": cword}  # fmt: skip
     done = subprocess.run([str(BIN / "newsearch")], env=env, capture_output=True, text=True)
     assert done.stdout.strip() == expected
+
+
+def test_the_top_level_help_speaks_to_a_user_and_every_option_says_what_it_does():
+    from click.testing import CliRunner
+
+    from newsearch.cli import cli
+
+    top = CliRunner().invoke(cli, ["--help"]).output
+    assert top.splitlines()[2].strip().startswith("Search French news") and "core modules" not in top
+    ctx = click.Context(cli)
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"newsearch {name} {param.opts[0]} has no help text"

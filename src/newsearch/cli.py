@@ -1,4 +1,7 @@
-"""The `newsearch` command: a thin shell over newsearch's core modules.
+"""Search French news: index article files, search them from the shell, serve a web UI.
+
+Start with `newsearch index FOLDER`, then `newsearch query "words"` or `newsearch serve`.
+Every command has its own --help, with examples.
 
 \b
 Exit codes, for scripts:
@@ -307,8 +310,8 @@ class QueryCommand(click.Command):
     show_default=True,
     help="recent: relevance blended with freshness (half-life 90 days before the newest article).",
 )
-@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
-@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="Hits per page.")
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="Which page of hits to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--no-collapse", "no_collapse", is_flag=True,
               help="List every copy of a wire story (\"reprises\"), not only the best-ranked one.")  # fmt: skip
@@ -482,7 +485,7 @@ def _wrap_marked(snippet: str, width: int, color: bool) -> list[str]:
 @cli.command("related")
 @click.argument("article_id")
 @index_option
-@click.option("--limit", type=click.IntRange(1, 50), default=5, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 50), default=5, show_default=True, help="How many articles to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
 def related_command(article_id, index_dir, limit, as_json):
     """List articles related to ARTICLE_ID (more-like-this, wire copies of it left out)."""
