@@ -525,3 +525,29 @@ def test_elided_words_still_count_as_typed_words_for_passages():
     # may match), so that its misspelt "Pyréenées" cannot leave it without a hit.
     assert is_long_query("Les vents ont soufflé jusqu'à 207 km/heure à Iraty, dans les Pyréenées-Atlantiques.")
     assert not is_long_query("Les vents ont soufflé à 207 km/heure à Iraty, dans les Pyréenées-Atlantiques.")
+
+
+def test_related_articles_prefer_the_same_person_to_a_word_that_shares_the_names_stem(index_from_records):
+    # "Castex" and "castes" have one stem (caste): the article on castes repeats it, the one on Jean Castex names
+    # the same person. Names are matched as names, not as stems: the same person comes first.
+    source = {
+        "id": "src",
+        "title": "Jean Castex à Prades",
+        "body": "Jean Castex était à Prades samedi. Jean Castex a promis une aide aux régions de montagne "
+        "pour les routes.",
+    }
+    castes = {
+        "id": "castes",
+        "title": "Les castes en Inde",
+        "body": "Les castes existent encore. Les castes, les castes et les castes : les castes de montagne "
+        "et les castes des routes.",
+    }
+    person = {
+        "id": "person",
+        "title": "Les régions et le gouvernement",
+        "body": "Jean Castex a reçu les présidents de régions lundi.",
+    }
+    filler = [{"id": f"f{n}", "title": f"Météo du jour {n}", "body": f"Du soleil sur la région, numéro {n}."}
+              for n in range(6)]  # fmt: skip
+    engine = Engine(index_from_records([source, castes, person, *filler]))
+    assert [hit["id"] for hit in engine.related("src")][:2] == ["person", "castes"]

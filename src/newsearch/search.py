@@ -42,6 +42,8 @@ from .vocabulary import SORTS
 # "recent": a hit's score is multiplied by 0.5 + 0.5 * 2^(-age / half-life), age counted back from the newest
 # article in the index (not today: an archive from 2020 is not all stale), so freshness can at most halve it.
 RECENT_HALF_LIFE_DAYS = 90
+# Related articles: each named entity an article shares with the one shown multiplies its score by 1 + this.
+RELATED_ENTITY_BOOST = 1.0
 # A pasted passage is matched by its rarest words only (None: all of them); the second stage (rerank.py)
 # then orders the first hits with every word.
 PASSAGE_MATCH_TERMS: int | None = 12
@@ -650,15 +652,37 @@ class Engine:
         docnum = searcher.document_number(id=article_id) if len(article_id) <= MAX_ID_CHARS else None
         if docnum is None or docnum not in DocSet(cache.articles_bits):
             raise _no_article(article_id)
-        results = searcher.more_like(docnum, "body", top=limit * 3 + 10, numterms=25, filter=set(cache.articles))
+        # Terms are stems, and a name can share its stem with a common word ("Castex" and "castes"): the terms of
+        # the article's named entities are left out of the more-like-this query, and each entity another article
+        # names exactly (people, places, organisations) lifts it instead.
+        entities = searcher.stored_fields(docnum).get("entities") or {}
+        named = _named_entities(searcher.stored_fields(docnum))
+        name_terms = set(text_terms(" ".join(name for names in entities.values() for name in names)))
+        key_terms = [(t, w) for t, w in searcher.key_terms([docnum], "body", numterms=25 + len(name_terms))
+                     if t not in name_terms][:25]  # fmt: skip
+        top_weight = max((weight for _, weight in key_terms), default=1.0)
+        clauses = [wq.Term("body", term, boost=weight) for term, weight in key_terms]
+        clauses += [wq.Term(field, name.replace(",", " "), boost=top_weight)
+                    for field, key in ENTITY_FIELDS.items() for name in entities.get(key, [])]  # fmt: skip
+        if clauses:
+            q = wq.Or(clauses)
+            hits = searcher.search(q, limit=limit * 3 + 10, filter=set(cache.articles), mask={docnum})
+            candidates = [(hit.score, hit.docnum) for hit in hits]
+        else:
+            candidates = []
+        ranked = sorted(
+            ((score * (1 + RELATED_ENTITY_BOOST * len(named & _named_entities(searcher.stored_fields(d)))), d)
+             for score, d in candidates),
+            key=lambda pair: -pair[0],
+        )  # fmt: skip
         seen = {cache.cluster_of.get(docnum, docnum)}
         related = []
-        for hit in results:
-            key = cache.cluster_of.get(hit.docnum, hit.docnum)
+        for score, hit_docnum in ranked:
+            key = cache.cluster_of.get(hit_docnum, hit_docnum)
             if key in seen:
                 continue  # a wire copy of this article, or of one already listed
             seen.add(key)
-            related.append(self._hit(searcher, hit.docnum, hit.score, set()))
+            related.append(self._hit(searcher, hit_docnum, score, set()))
             if len(related) == limit:
                 break
         return related
@@ -774,6 +798,11 @@ def _respelt(searcher, typed: str, term: str) -> str | None:
     folded = fold(strip_elision(typed))
     word = _surface(searcher, term, typed, goal=0.0)
     return word if 0 < typo_cost(folded, fold(word)) <= DOUBLED else None
+
+
+def _named_entities(fields: dict) -> set[tuple[str, str]]:
+    """Return an article's named entities as (kind, name) pairs, the name casefolded."""
+    return {(kind, name.casefold()) for kind, names in (fields.get("entities") or {}).items() for name in names}
 
 
 def _surface(searcher, term: str, typed: str, goal: float | None = None) -> str:
