@@ -249,3 +249,17 @@ def test_sorts_and_entity_kinds_have_one_vocabulary_that_every_interface_reads(r
         data["filters"]
     )
     assert all(hasattr(SearchRequest(), kind.attribute) for kind in ENTITY_KINDS)
+
+
+def test_an_index_whose_every_file_was_skipped_still_answers(run, tmp_path):
+    # Its first run made an index with no segment at all: searchers and the facet cache must take it as empty.
+    index = tmp_path / "index"
+    first = run("index", tmp_path / "missing", "--index", index, "--json")
+    report = json.loads(first.output)
+    assert first.exit_code == EXIT_SKIPPED and report["documents"] == 0 and report["warnings"] == []
+    result = run("query", "retraites", "--index", index, "--json")
+    assert result.exit_code == EXIT_NO_HIT and json.loads(result.output)["total"] == 0
+    assert json.loads(run("stats", "--index", index, "--json").output)["documents"] == 0
+    from newsearch.web import create_app
+
+    assert create_app({"INDEX_DIR": index}).test_client().get("/").status_code == 200

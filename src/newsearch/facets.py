@@ -64,10 +64,17 @@ BITSET_BYTES = 16 << 20
 FORCE: str | None = None
 
 
-def _segments_key(reader) -> tuple:
+def _leaves(reader) -> list:
+    """Return (segment reader, docnum offset) for each segment of reader."""
     leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
+    # An index with no segment yet (every file given was skipped) reads as one segment-less empty reader.
+    return [(sub, offset) for sub, offset in leaves if sub.segment() is not None]
+
+
+def _segments_key(reader) -> tuple:
     return tuple(
-        (sub.segment().segment_id(), sub.doc_count_all(), sub.doc_count_all() - sub.doc_count()) for sub, _ in leaves
+        (sub.segment().segment_id(), sub.doc_count_all(), sub.doc_count_all() - sub.doc_count())
+        for sub, _ in _leaves(reader)
     )
 
 
@@ -335,8 +342,7 @@ class FacetCache:
         out: dict[str, list[int]] = {}
         if field_name not in reader.schema:
             return out
-        leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
-        for sub, offset in leaves:
+        for sub, offset in _leaves(reader):
             values = _cached_segment_postings(sub, field_name, where)
             if values is None:  # not a Whoosh 3 segment: the public API, one lookup per value
                 values = ((raw, list(sub.postings(field_name, raw).all_ids())) for raw in sub.lexicon(field_name))
