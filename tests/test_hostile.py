@@ -252,15 +252,6 @@ def test_every_article_id_links_to_its_article(tmp_path):
         assert client.get("/article/" + link).status_code == 200
 
 
-def test_a_query_cost_is_estimated_from_its_plan_before_it_runs(engine):
-    rare, common = engine.estimate(SearchRequest(q="Koursk")), engine.estimate(SearchRequest(q="soldats OR Koursk"))
-    assert 0 < rare < common
-    assert engine.estimate(SearchRequest(q="title:Koursk")) < rare  # one field instead of four
-    assert engine.estimate(SearchRequest(q="inflaton~")) >= engine.estimate(SearchRequest(q="")) + 50_000
-    with pytest.raises(QueryError):
-        engine.estimate(SearchRequest(q="(" * 20 + "a"))
-
-
 def test_a_pasted_passage_is_a_plan_of_bounded_size(app):
     passage = " ".join(["la réforme des retraites passe au Sénat"] * 45)[:2000]
     body = app.test_client().get("/api/search", query_string={"q": passage}).get_json()

@@ -16,7 +16,6 @@ from whoosh.collectors import TimeLimit
 
 from . import rerank
 from .analysis import (
-    analyze,
     fold,
     iter_words,
     light_stem,
@@ -78,8 +77,6 @@ SUGGEST_RESPELL_WORDS = 3
 SURFACE_ARTICLES = 20
 # Words of a query looked up for "did you mean" (each a scan of the lexicon), the first ones typed.
 SUGGEST_MAX_WORDS = 8
-# Estimated cost of a fuzzy word, in postings: it scans part of the lexicon, then walks every close word.
-FUZZY_COST = 50_000
 # Longest id looked up: ids are short; a longer one is no article, and is not echoed back.
 MAX_ID_CHARS = 200
 
@@ -366,27 +363,6 @@ class Engine:
     def plan(self, request: SearchRequest) -> QueryPlan:
         """Read a request's query into its plan (size bounds checked, date phrases and synonyms read)."""
         return plan_query(request.q, self.synonyms if request.synonyms else None, request.read_dates)
-
-    def estimate(self, request: SearchRequest) -> int:
-        """Estimate a search's cost before running it, in postings to walk (for admission control).
-
-        The document frequencies of the plan's analysed words in every field they are searched in (cached per
-        searcher, so this costs microseconds); a fuzzy word counts as FUZZY_COST. A query that the plan refuses
-        raises QueryError, as the search would.
-        """
-        plan = self.plan(request)
-        searcher, _ = self.refresh()
-        frequency = self._leaves_of(searcher).doc_frequency
-        cost = 0
-        for token in plan.tokens:
-            if token.kind not in ("word", "phrase"):
-                continue
-            if token.fuzzy:
-                cost += FUZZY_COST
-                continue
-            fields = (token.field,) if token.field else SEARCH_FIELDS
-            cost += sum(frequency(f, term) for term in analyze(token.text) for f in fields)
-        return cost
 
     def _search(self, request: SearchRequest, budget: Budget) -> SearchResults:
         request.validate()
