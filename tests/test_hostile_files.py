@@ -407,18 +407,27 @@ def test_a_huge_html_page_is_cut_before_parsing(tmp_path):
 
 
 def test_a_read_that_gets_no_data_gives_up_at_the_deadline():
-    import time
+    import signal
 
     from newsearch.errors import ParseError
     from newsearch.parse import DeadlineReader
 
-    # A pipe nobody writes to blocks read() for real, as a regular file on a stuck mount would.
+    def hung(*_):
+        raise AssertionError("the read never gave up: it would hold the index lock for ever")
+
+    # A pipe nobody writes to blocks read() for real, as a regular file on a stuck mount would. The alarm is a
+    # watchdog, not a speed check: without the deadline the read blocks for ever.
     read_end, write_end = os.pipe()
     reader = DeadlineReader(read_end, "/mnt/bloqué/a.txt", deadline=0.3)
-    started = time.monotonic()
-    with pytest.raises(ParseError, match=r"no data within 0.3 s \(a stuck mount\?\): skipped"):
-        reader.read(10)
-    assert time.monotonic() - started < 5 and reader.stuck
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        with pytest.raises(ParseError, match=r"no data within 0.3 s \(a stuck mount\?\): skipped"):
+            reader.read(10)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert reader.stuck
     os.write(write_end, b"x")  # lets the stuck thread finish
     os.close(write_end)
     os.close(read_end)
