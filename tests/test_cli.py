@@ -232,23 +232,27 @@ def test_the_last_page_numbers_its_hits_after_the_pages_before_it(run, sample_in
     assert numbers == list(range(41, 46))
 
 
-def test_sorts_and_entity_kinds_have_one_vocabulary_that_every_interface_reads(run, sample_index):
+def test_sorts_and_facet_kinds_have_one_vocabulary_that_every_interface_reads(run, sample_index):
     from newsearch.schema import ENTITY_FIELDS
-    from newsearch.vocabulary import ENTITY_KINDS, SORTS
-    from newsearch.web import ENTITY_ARGS
+    from newsearch.vocabulary import ENTITY_KINDS, FACET_KINDS, SORTS, VALUE_FACETS
 
-    options = {o for p in cli.commands["query"].params for o in getattr(p, "opts", [])}
-    assert {kind.option for kind in ENTITY_KINDS} <= options
-    assert list(
-        cli.commands["query"].params[[p.name for p in cli.commands["query"].params].index("sort")].type.choices
-    ) == list(SORTS)
+    params = {p.name: p for p in cli.commands["query"].params}
+    # The CLI: one option per facet a reader picks values of, repeatable where many values may be chosen.
+    for kind in VALUE_FACETS:
+        assert kind.option in params[kind.attribute].opts
+        assert params[kind.attribute].multiple is (kind.select == "many")
+        assert hasattr(SearchRequest(), kind.attribute)
+    assert list(params["sort"].type.choices) == list(SORTS)
     assert ENTITY_FIELDS == {kind.field: kind.key for kind in ENTITY_KINDS}
-    assert ENTITY_ARGS == {kind.param: (kind.key, kind.label) for kind in ENTITY_KINDS}
+    # The JSON: every facet kind counted, in the table's order, and every filter echoed under the facet's key.
     data = json.loads(run("query", "santé", "--index", sample_index, "--json").output)
-    assert {kind.key for kind in ENTITY_KINDS} <= set(data["facets"]) and {k.key for k in ENTITY_KINDS} <= set(
-        data["filters"]
-    )
-    assert all(hasattr(SearchRequest(), kind.attribute) for kind in ENTITY_KINDS)
+    assert list(data["facets"]) == [kind.key for kind in FACET_KINDS]
+    assert {kind.key for kind in VALUE_FACETS} <= set(data["filters"])
+    # The text table: a line per facet kind that has values, headed by the table's label.
+    text = run("query", "santé", "--index", sample_index).output
+    assert [kind.label for kind in FACET_KINDS if data["facets"][kind.key]] == [
+        line.split(" : ")[0] for line in text.splitlines() if line.split(" : ")[0] in {k.label for k in FACET_KINDS}
+    ]
 
 
 def test_an_index_whose_every_file_was_skipped_still_answers(run, tmp_path):

@@ -6,7 +6,8 @@ import pytest
 
 from newsearch.errors import NotFoundError, QueryError
 from newsearch.query import is_long_query, normalize_query
-from newsearch.search import Engine, SearchRequest, make_snippet
+from newsearch.search import Engine, SearchRequest
+from newsearch.snippets import make_snippet
 
 
 def ids(engine, q, **kwargs):
@@ -126,7 +127,7 @@ def test_snippet_marks_matches_around_the_densest_window():
 def test_snippet_window_is_the_one_comparing_every_pair_of_hits_would_choose():
     import random
 
-    from newsearch.search import _best_window
+    from newsearch.snippets import _best_window
 
     def pairwise(spans, hits, terms, words):  # the first implementation: every window against every hit
         best, best_key = hits[0], (-1, -1)
@@ -442,19 +443,18 @@ def test_passages_prefer_the_article_that_leads_with_their_words(index_from_reco
     assert ids(engine, PASSAGE)[0] == "words-in-the-lead"
 
 
-def test_passages_are_matched_by_their_rarest_words(index_from_records, monkeypatch):
-    from newsearch import search
+def test_passages_are_matched_by_their_rarest_words(index_from_records):
+    from newsearch.tuning import Tuning
 
     common = "Le gouvernement annonce un plan pour la région."
     records = [{"id": f"c{n}", "title": "Plan", "body": common} for n in range(5)]
-    engine = Engine(
-        index_from_records(records + [{"id": "rare", "title": "Zoo", "body": "Un ornithorynque arrive au zoo."}])
+    index_dir = index_from_records(
+        records + [{"id": "rare", "title": "Zoo", "body": "Un ornithorynque arrive au zoo."}]
     )
     passage = "le gouvernement annonce un plan pour la région cette semaine et un ornithorynque arrive au zoo"
-    assert engine.search(SearchRequest(q=passage, collapse=False)).total == 6
+    assert Engine(index_dir).search(SearchRequest(q=passage, collapse=False)).total == 6
     # Only the two rarest words match: the articles holding nothing else are no longer counted.
-    monkeypatch.setattr(search, "PASSAGE_MATCH_TERMS", 2)
-    results = engine.search(SearchRequest(q=passage))
+    results = Engine(index_dir, tuning=Tuning(passage_match_terms=2)).search(SearchRequest(q=passage))
     assert (results.total, [h["id"] for h in results.hits]) == (1, ["rare"])
 
 
@@ -551,3 +551,36 @@ def test_related_articles_prefer_the_same_person_to_a_word_that_shares_the_names
               for n in range(6)]  # fmt: skip
     engine = Engine(index_from_records([source, castes, person, *filler]))
     assert [hit["id"] for hit in engine.related("src")][:2] == ["person", "castes"]
+
+
+def test_a_read_torn_by_a_commit_is_answered_again_but_a_bug_is_not_hidden(index_from_records, tmp_path):
+    import json
+
+    from newsearch.indexer import Indexer
+    from newsearch.store import IndexStore
+
+    index_dir = index_from_records([{"id": "a", "title": "Climat", "body": "Le climat change."}])
+    engine = Engine(index_dir)
+    real = engine._search
+    calls = []
+
+    def torn(request, budget):
+        calls.append(request.q)
+        if len(calls) == 1:
+            # A job commits while this search reads: Whoosh then raises what a half-replaced file gives.
+            extra = tmp_path / "more.jsonl"
+            extra.write_text(json.dumps({"id": "b", "title": "Climat", "body": "Le climat encore."}) + "\n")
+            Indexer(IndexStore(index_dir)).run([extra])
+            raise Exception("Block tag error b'\\x00\\x00'")
+        return real(request, budget)
+
+    engine._search = torn
+    assert engine.search(SearchRequest(q="climat", collapse=False)).total == 2  # the reopened index, both found
+    assert len(calls) == 2
+
+    # On an index that did not move, the same error is a bug: raised, not retried.
+    calls.clear()
+    engine._search = lambda request, budget: calls.append(request.q) or (_ for _ in ()).throw(TypeError("bug"))
+    with pytest.raises(TypeError, match="bug"):
+        engine.search(SearchRequest(q="climat"))
+    assert len(calls) == 1

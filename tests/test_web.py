@@ -1026,3 +1026,20 @@ def test_every_error_the_web_can_produce_is_french_on_the_page_and_english_with_
     assert api["code"] == "bad_host" and re.fullmatch(pattern("bad_host", french=False), api["error"])
     walked.add("bad_host")
     assert walked | set(UNREACHABLE) == set(MESSAGES)
+
+
+def test_every_facet_kind_is_a_url_argument_the_engine_reads_and_the_page_offers(client, engine):
+    from newsearch.vocabulary import VALUE_FACETS
+
+    everything = engine.search(SearchRequest(limit=1)).to_dict()["facets"]
+    for kind in VALUE_FACETS:
+        value = everything[kind.key][0]["value"]
+        data = client.get("/api/search", query_string={kind.param: value}).get_json()
+        chosen = data["filters"][kind.key]
+        assert chosen == (value if kind.select == "one" else [value]), kind
+        assert data["total_with_copies"] == everything[kind.key][0]["count"], kind  # facets count copies too
+        # The page shows it as a chip of its kind, whose link lets it go.
+        doc = html(client.get("/", query_string={kind.param: value}))
+        chips = doc.xpath("//a[@class='chip']")
+        assert [c.xpath(".//span[@class='chip-kind']")[0].text_content() for c in chips] == [kind.item_label], kind
+        assert kind.param not in parse_qs(urlsplit(chips[0].get("href")).query), kind

@@ -36,7 +36,7 @@ from .errors import (
     ServeError,
 )
 from .parse import DEFAULT_LIMITS, MB
-from .vocabulary import DEFAULT_SORT, ENTITY_KINDS, SORTS
+from .vocabulary import DEFAULT_SORT, FACET_KINDS, SORTS, VALUE_FACETS
 
 EXIT_NO_HIT = 1
 EXIT_USAGE = 2
@@ -287,22 +287,36 @@ class QueryCommand(click.Command):
         return super().parse_args(ctx, [*options, "--", *words] if words else options)
 
 
+# What each facet's option does, and where its values are completed from (vocabulary.FACET_KINDS has the rest).
+FACET_OPTION_HELP = {
+    "tags": ("Only articles with this tag (repeatable: all must match).", "tagform"),
+    "section": ("Only articles of this section.", "section"),
+    "personnes": ("Only articles naming this person (as in the facet).", None),
+    "lieux": ("Only articles naming this place.", None),
+    "organisations": ("Only articles naming this organisation.", None),
+}
+
+
+def facet_options(command):
+    """Give a command one filter option per facet of the vocabulary (--tag, --section, --person…)."""
+    for kind in reversed(VALUE_FACETS):
+        help_text, completed_from = FACET_OPTION_HELP[kind.key]
+        command = click.option(
+            kind.option,
+            kind.attribute,
+            multiple=kind.select == "many",
+            shell_complete=complete_from_index(completed_from) if completed_from else None,
+            help=help_text,
+        )(command)
+    return command
+
+
 @cli.command("query", cls=QueryCommand)
 @click.argument("words", nargs=-1)
 @index_option
-@click.option(
-    "--tag",
-    "tags",
-    multiple=True,
-    shell_complete=complete_from_index("tagform"),
-    help="Only articles with this tag (repeatable: all must match).",
-)
+@facet_options
 @click.option("--since", help="From this date: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--until", help="Up to this date, included: YYYY, YYYY-MM or YYYY-MM-DD.")
-@click.option("--section", shell_complete=complete_from_index("section"), help="Only articles of this section.")
-@click.option("--person", "persons", multiple=True, help="Only articles naming this person (as in the facet).")
-@click.option("--place", "places", multiple=True, help="Only articles naming this place.")
-@click.option("--org", "orgs", multiple=True, help="Only articles naming this organisation.")
 @click.option(
     "--sort",
     type=click.Choice(list(SORTS)),
@@ -330,8 +344,7 @@ class QueryCommand(click.Command):
               help="With --format: export at most this many hits.")  # fmt: skip
 @click.option("--bom", is_flag=True, help="With --format csv: start with a UTF-8 BOM (for Excel).")
 def query_command(
-    words, index_dir, tags, since, until, section, persons, places, orgs, sort, limit, page, as_json, no_collapse,
-    batch, fmt, max_hits, bom,
+    words, index_dir, since, until, sort, limit, page, as_json, no_collapse, batch, fmt, max_hits, bom, **chosen
 ):  # fmt: skip
     """Search the index. WORDS: all must match when few; "phrase", « phrase », OR, -word, NOT, title:, tag:.
 
@@ -344,17 +357,13 @@ def query_command(
     def request(q):
         return SearchRequest(
             q=q,
-            tags=list(tags),
             since=since,
             until=until,
             sort=sort,
             page=page,
             limit=limit,
-            section=section,
-            persons=list(persons),
-            places=list(places),
-            orgs=list(orgs),
             collapse=not no_collapse,
+            **{name: list(value) if isinstance(value, tuple) else value for name, value in chosen.items()},
         )
 
     try:
@@ -451,13 +460,13 @@ def render_table(data: dict, color: bool = False, width: int | None = None, limi
         lines.append(f"     {meta}")
         lines += [f"     {line}" for line in _wrap_marked(hit["snippet"], width - 5, color)]
     facets = data["facets"]
-    if facets.get("tags"):
-        lines.append("Tags : " + ", ".join(f"{t['label']} ({t['count']})" for t in facets["tags"][:10]))
-    for key, title in ((kind.key, kind.label) for kind in ENTITY_KINDS):
-        if facets.get(key):
-            lines.append(f"{title} : " + ", ".join(f"{f['label']} ({f['count']})" for f in facets[key][:8]))
-    if facets.get("date"):
-        lines.append("Dates : " + ", ".join(f"{d['value']} ({d['count']})" for d in facets["date"][-12:]))
+    for kind in FACET_KINDS:
+        if not facets.get(kind.key):
+            continue
+        if kind.select == "range":  # the last twelve months (or years) of the histogram
+            lines.append(f"{kind.label} : " + ", ".join(f"{d['value']} ({d['count']})" for d in facets[kind.key][-12:]))
+        else:
+            lines.append(f"{kind.label} : " + ", ".join(f"{f['label']} ({f['count']})" for f in facets[kind.key][:10]))
     return "\n".join(lines)
 
 

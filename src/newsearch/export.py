@@ -10,7 +10,8 @@ from dataclasses import replace
 
 from .errors import QueryError
 from .schema import ARTICLE
-from .search import MARK, MAX_LIMIT, MAX_RESULTS_WINDOW, Engine, SearchRequest, SearchResults
+from .search import MAX_LIMIT, MAX_RESULTS_WINDOW, Engine, SearchRequest, SearchResults
+from .snippets import MARK
 
 # The most hits an export holds: the Engine pages no deeper than this (the same window as the UI and API).
 EXPORT_CAP = MAX_RESULTS_WINDOW

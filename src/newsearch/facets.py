@@ -492,6 +492,14 @@ class FacetCache:
             bits = self._section_bits[key] = bits_of(self._sections.get(key, ()), self.n)
         return bits
 
+    def value_bits(self, field_name: str, value: str) -> int:
+        """Return the bitset of the articles with this value of a facet's field (a tag key, a section key, a name)."""
+        if field_name == "tag":
+            return self.tag_bits(value)
+        if field_name == "section":
+            return self.section_bits(value)
+        return self.entity_bits(field_name, value)
+
     def in_days(self, first: int | None, last: int | None) -> int:
         """Return the bitset of the articles whose day lies in [first, last]."""
         lo = 0 if first is None else bisect.bisect_left(self.day_keys, first)
@@ -517,6 +525,18 @@ class FacetCache:
     def counted(self) -> None:
         """Note that a search's facets were counted (bitsets built from now on serve later searches)."""
         self._reuse = REUSE
+
+    def count_values(self, field_name: str, matched: DocSet, size: int | None) -> Counter:
+        """Return {value: matched articles} for a facet's field, the size most frequent at least."""
+        if field_name == "tag":
+            return self.count_tags(matched, size)
+        if field_name == "section":
+            return self.count_sections(matched)
+        return self.count_entities(field_name, matched, size)
+
+    def value_labels(self, field_name: str) -> dict[str, str]:
+        """Return how each value of a facet's field is shown, where it differs from the value (keys → forms)."""
+        return {"tag": self.labels, "section": self.section_labels}.get(field_name, {})
 
     def count_tags(self, matched: DocSet, size: int | None) -> Counter:
         return self.tags.counts(matched, self.n, size, self._reuse)

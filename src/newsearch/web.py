@@ -27,7 +27,7 @@ from .search import MAX_FILTER_VALUES, Engine, SearchRequest, count_label
 from .searchbar import DESCRIPTION_TYPE, SUGGESTIONS_TYPE, opensearch_description, suggestions_payload
 from .sections import section_label
 from .suggest import MAX_SUGGESTIONS, Suggester
-from .vocabulary import ENTITY_KINDS, SORTS
+from .vocabulary import ENTITY_KINDS, FACETS, SORTS, VALUE_FACETS
 from .wsgi import wrap
 
 # Installed from the top-level web/ folder as the package newsearch.webui (pyproject.toml), in a wheel and in a checkout.
@@ -86,8 +86,6 @@ HTTP_ERRORS = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 # then an optional port. Anything else (".", "a..b", 300 letters) would fail deep in URL building.
 _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 _HOST = re.compile(rf"(?P<name>\[[0-9A-Fa-f:.]+\]|{_LABEL}(?:\.{_LABEL})*\.?)(?::\d{{1,5}})?")
-# URL argument → (facet key in SearchResults, heading), for named-entity facets.
-ENTITY_ARGS = {kind.param: (kind.key, kind.label) for kind in ENTITY_KINDS}
 
 _MARKED = re.compile(r"\*\*(.+?)\*\*")
 # French names of the stages the time budget may cut, for the page's "partial results" line.
@@ -213,21 +211,22 @@ def search_request_from_args(args, limit: int | None = None) -> SearchRequest:
     def number(name, default):
         return whole_number(args, name, default)
 
+    # Facet values go to the Engine as given: it refuses too many or too long ones with a clear error.
+    chosen = {
+        kind.attribute: args.get(kind.param) or None if kind.select == "one" else args.getlist(kind.param)
+        for kind in VALUE_FACETS
+    }
     return SearchRequest(
         q=args.get("q", ""),
-        tags=args.getlist("tag"),
         since=args.get("since") or None,
         until=args.get("until") or None,
         sort=args.get("sort") or "relevance",
         page=number("page", 1),
         limit=limit or number("limit", PAGE_SIZE),
-        section=args.get("section") or None,
-        persons=args.getlist("personne"),
-        places=args.getlist("lieu"),
-        orgs=args.getlist("organisation"),
         # collapse=0 lists every wire copy; cluster=ID lists the copies of one story.
         collapse=collapse_arg(args),
         cluster=args.get("cluster") or None,
+        **chosen,
     )
 
 
@@ -237,41 +236,52 @@ def search_request_from_args(args, limit: int | None = None) -> SearchRequest:
 class SearchState:
     """The filters a search page shows, and the URLs of the same search with one of them changed."""
 
-    def __init__(self, q="", tags=(), section=None, since=None, until=None, sort="relevance", entities=None,
-                 cluster=None, collapse=True):  # fmt: skip
+    def __init__(self, q="", chosen=None, since=None, until=None, sort="relevance", cluster=None, collapse=True):
         self.q = q
         # One story's copies listed (the id of its representative), and whether copies are grouped at all.
         self.cluster = cluster
         self.collapse = collapse
-        # Selected people, places, organisations by URL argument name (personne, lieu, organisation).
-        # Repeated values are capped as the Engine caps them: a page never echoes hundreds of them.
-        self.entities = {
-            arg: list(dict.fromkeys((entities or {}).get(arg, [])))[:MAX_FILTER_VALUES] for arg in ENTITY_ARGS
-        }
-        # Tags are compared by key, so "SANTÉ" in a URL and the facet "sante" are the same selection.
-        self.tags = list(dict.fromkeys(k for k in (tag_key(t) for t in tags) if k))[:MAX_FILTER_VALUES]
-        self.section = section
+        # The values chosen for each facet, by its URL argument (tag, section, personne…), as the Engine reads
+        # them: keyed facets by key ("SANTÉ" in a URL is the facet "sante"); repeats capped as the Engine caps
+        # them, so that a page never echoes hundreds of them.
+        self.chosen = {}
+        for kind in VALUE_FACETS:
+            values = (chosen or {}).get(kind.param) or []
+            if kind.keyed:
+                values = [k for k in map(tag_key, values) if k]
+            self.chosen[kind.param] = list(dict.fromkeys(values))[: 1 if kind.select == "one" else MAX_FILTER_VALUES]
         self.since = since
         self.until = until
         self.sort = sort
+
+    @property
+    def tags(self) -> list[str]:
+        """The chosen tag keys."""
+        return self.chosen["tag"]
+
+    @property
+    def section(self) -> str | None:
+        """The chosen section key, if any."""
+        return next(iter(self.chosen["section"]), None)
 
     @classmethod
     def from_args(cls, args) -> SearchState:
         """Read the state from query-string arguments, even ones the Engine will refuse."""
         return cls(
             q=args.get("q", ""),
-            tags=args.getlist("tag"),
-            section=args.get("section") or None,
+            chosen={kind.param: [v for v in args.getlist(kind.param) if v] for kind in VALUE_FACETS},
             since=args.get("since") or None,
             until=args.get("until") or None,
             sort=args.get("sort") or "relevance",
-            entities={arg: args.getlist(arg) for arg in ENTITY_ARGS},
             cluster=args.get("cluster") or None,
             collapse=collapse_arg(args),
         )
 
     def url(self, page: int = 1, endpoint: str = "search_page", values: dict | None = None, **changes) -> str:
-        """Return the search page URL (or endpoint's) for this state with some filters changed (back to page 1)."""
+        """Return the search page URL (or endpoint's) for this state with some filters changed (back to page 1).
+
+        A facet's change is given by its URL argument, as a list of values (tag=[...]) or one value or None.
+        """
         pairs = self.pairs(**changes)
         if page > 1:
             pairs.append(("page", str(page)))
@@ -282,20 +292,21 @@ class SearchState:
         """Return the query-string arguments of this state with some filters changed, page left out."""
         state = {
             "q": self.q,
-            "tag": self.tags,
-            "section": self.section,
             "since": self.since,
             "until": self.until,
             "sort": self.sort,
             "cluster": self.cluster,
             "collapse": self.collapse,
-            **self.entities,
+            **self.chosen,
         }
         state.update(changes)
         pairs = [("q", state["q"])] if state["q"] else []
-        pairs += [("tag", t) for t in state["tag"]]
-        pairs += [(name, state[name]) for name in ("section", "since", "until") if state[name]]
-        pairs += [(arg, value) for arg in ENTITY_ARGS for value in state[arg]]
+        for kind in VALUE_FACETS:
+            values = state[kind.param]
+            values = [values] if isinstance(values, str) else values or []
+            pairs += [(kind.param, value) for value in values]
+            if kind.param == "section":  # the dates follow the section, as the URLs always had them
+                pairs += [(name, state[name]) for name in ("since", "until") if state[name]]
         if state["sort"] and state["sort"] != "relevance":
             pairs.append(("sort", state["sort"]))
         if state["cluster"]:
@@ -305,13 +316,24 @@ class SearchState:
         return pairs
 
 
-def tag_facets(facets: list[dict], state: SearchState) -> tuple[list[dict], list[dict]]:
-    """Return the tag facet as (shown first, shown on demand), each {value, label, count, selected, url}."""
+def choice_facets(kind, facets: list[dict], state: SearchState) -> list[dict]:
+    """Return a facet's values as {value, label, count, selected, url}: the url toggles the value, among
+    others for a facet of many values (all must match), instead of the chosen one for a facet of one."""
+    chosen = state.chosen[kind.param]
     items = []
     for facet in facets:
-        selected = facet["value"] in state.tags
-        tags = [t for t in state.tags if t != facet["value"]] if selected else [*state.tags, facet["value"]]
-        items.append({**facet, "selected": selected, "url": state.url(tag=tags)})
+        selected = facet["value"] in chosen
+        if kind.select == "one":
+            values = [] if selected else [facet["value"]]
+        else:
+            values = [v for v in chosen if v != facet["value"]] if selected else [*chosen, facet["value"]]
+        items.append({**facet, "selected": selected, "url": state.url(**{kind.param: values})})
+    return items
+
+
+def tag_facets(facets: list[dict], state: SearchState) -> tuple[list[dict], list[dict]]:
+    """Return the tag facet as (shown first, shown on demand), each {value, label, count, selected, url}."""
+    items = choice_facets(FACETS["tags"], facets, state)
     # Selected tags always stay in view, whatever their rank.
     first = [f for i, f in enumerate(items) if i < VISIBLE_TAGS or f["selected"]]
     rest = [f for i, f in enumerate(items) if i >= VISIBLE_TAGS and not f["selected"]][:MORE_TAGS]
@@ -319,27 +341,18 @@ def tag_facets(facets: list[dict], state: SearchState) -> tuple[list[dict], list
 
 
 def entity_facets(facets: dict, state: SearchState) -> list[dict]:
-    """Return the entity facets as [{title, items: [{value, label, count, selected, url}]}], multi-select."""
+    """Return the entity facets as [{title, key, items: [{value, label, count, selected, url}]}], multi-select."""
     out = []
-    for arg, (key, title) in ENTITY_ARGS.items():
-        chosen = state.entities[arg]
-        items = []
-        for facet in facets.get(key, [])[:VISIBLE_TAGS]:
-            selected = facet["value"] in chosen
-            values = [v for v in chosen if v != facet["value"]] if selected else [*chosen, facet["value"]]
-            items.append({**facet, "selected": selected, "url": state.url(**{arg: values})})
+    for kind in ENTITY_KINDS:
+        items = choice_facets(kind, facets.get(kind.key, [])[:VISIBLE_TAGS], state)
         if items:
-            out.append({"title": title, "key": key, "items": items})
+            out.append({"title": kind.label, "key": kind.key, "items": items})
     return out
 
 
 def section_facets(facets: list[dict], state: SearchState) -> list[dict]:
     """Return the section facet as {value, label, count, selected, url}; one section at a time."""
-    out = []
-    for facet in facets:
-        selected = facet["value"] == state.section
-        out.append({**facet, "selected": selected, "url": state.url(section=None if selected else facet["value"])})
-    return out
+    return choice_facets(FACETS["section"], facets, state)
 
 
 def _bucket_range(first: str, last: str) -> list[str]:
@@ -448,18 +461,13 @@ def search_view(data: dict, state: SearchState) -> dict:
     facets = data["facets"]
     labels = {f["value"]: f["label"] for f in facets.get("tags", [])}
     tags_first, tags_more = tag_facets(facets.get("tags", []), state)
-    chips = [
-        {"kind": "Tag", "label": labels.get(key, key), "url": state.url(tag=[t for t in state.tags if t != key])}
-        for key in state.tags
-    ]
-    for arg, (_, title) in ENTITY_ARGS.items():
-        for value in state.entities[arg]:
-            others = [v for v in state.entities[arg] if v != value]
-            chips.append({"kind": title[:-1], "label": value, "url": state.url(**{arg: others})})
-    if state.section:
-        labels = {f["value"]: f["label"] for f in facets.get("section", [])}
-        label = labels.get(tag_key(state.section)) or section_label(state.section)
-        chips.append({"kind": "Rubrique", "label": label, "url": state.url(section=None)})
+    chips = []
+    for kind in VALUE_FACETS:
+        shown = {f["value"]: f["label"] for f in facets.get(kind.key, [])}
+        for value in state.chosen[kind.param]:
+            label = shown.get(value) or (section_label(value) if kind.field == "section" else value)
+            others = [v for v in state.chosen[kind.param] if v != value]
+            chips.append({"kind": kind.item_label, "label": label, "url": state.url(**{kind.param: others})})
     if state.since or state.until:
         chips.append(
             {
@@ -507,7 +515,7 @@ def search_view(data: dict, state: SearchState) -> dict:
         "dates": date_facets(facets.get("date", []), state),
         "date_axis": date_axis(date_facets(facets.get("date", []), state)),
         "chips": chips,
-        "clear_url": state.url(tag=[], section=None, since=None, until=None, **{arg: [] for arg in ENTITY_ARGS}),
+        "clear_url": state.url(since=None, until=None, **{kind.param: [] for kind in VALUE_FACETS}),
         "suggestion": (
             {"text": data["suggestion"], "url": state.url(q=data["suggestion"])} if data.get("suggestion") else None
         ),
@@ -564,11 +572,11 @@ def article_view(article: dict, related: list[dict]) -> dict:
         # People, places, organisations named in the article, each a link to the articles naming them too.
         "entities": [
             {
-                "title": title,
-                "items": [{"label": name, "url": empty.url(**{arg: [name]})} for name in names],
+                "title": kind.label,
+                "items": [{"label": name, "url": empty.url(**{kind.param: [name]})} for name in names],
             }
-            for arg, (key, title) in ENTITY_ARGS.items()
-            if (names := (article.get("entities") or {}).get(key))
+            for kind in ENTITY_KINDS
+            if (names := (article.get("entities") or {}).get(kind.key))
         ],
         "related": [hit_view({**hit, "snippet": ""}, {}, None) for hit in related if hit["id"] != article["id"]],
     }

@@ -1,0 +1,93 @@
+"""Snippets: the words of an article around the densest group of a query's terms, marked **like this**."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from whoosh import query as wq
+
+from .analysis import iter_words
+from .schema import SEARCH_FIELDS
+
+SNIPPET_WORDS = 32
+SNIPPET_SCAN_CHARS = 6_000
+MARK = "**"
+
+
+def query_terms(q) -> set[str]:
+    """Return the analyzed terms a query looks for in text fields (for snippets)."""
+    terms = set()
+    if q is None:
+        return terms
+    for fieldname, text in q.iter_all_terms(phrases=True):
+        if fieldname in SEARCH_FIELDS:
+            terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
+    return terms - _negated_terms(q)
+
+
+def _negated_terms(q) -> set[str]:
+    out = set()
+    if isinstance(q, wq.Not):
+        out |= {t.decode() if isinstance(t, bytes) else t for _, t in q.query.iter_all_terms(phrases=True)}
+    elif isinstance(q, wq.compound.CompoundQuery):
+        for sub in q.subqueries:
+            out |= _negated_terms(sub)
+    return out
+
+
+def _best_window(spans: list, hits: list[int], terms: set[str], words: int) -> int:
+    """Return the hit that starts the window of `words` words holding the most distinct query terms, then the
+    most matches (the first such); the window slides over the hits, since a pasted passage can have hundreds
+    of them (comparing every pair cost 2 ms a snippet)."""
+    best, best_key = hits[0], (-1, -1)
+    inside: Counter = Counter()
+    end = 0
+    for k, start in enumerate(hits):
+        while end < len(hits) and hits[end] < start + words:
+            inside.update(f for f in spans[hits[end]][2] if f in terms)
+            end += 1
+        key = (len(inside), end - k)
+        if key > best_key:
+            best, best_key = start, key
+        for f in spans[start][2]:
+            if f in terms:
+                inside[f] -= 1
+                if not inside[f]:
+                    del inside[f]
+    return best
+
+
+def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> str:
+    """Return about `words` words of text around the densest group of query terms, marked **like this**."""
+    text = text[:SNIPPET_SCAN_CHARS].replace(MARK, "* *")
+    spans, hits, seen, truncated = [], [], set(), False
+    for i, span in enumerate(iter_words(text)):
+        spans.append(span)
+        found = terms.intersection(span[2])
+        if found:
+            hits.append(i)
+            seen |= found
+        # Once every query term has been met, a window past the first hit is all that can be shown:
+        # analysing the rest of a long article would only cost time (snippets dominate small searches).
+        if hits and seen >= terms and i >= hits[0] + 2 * words:
+            truncated = True
+            break
+    if not spans:
+        return ""
+    if hits:
+        first = max(0, _best_window(spans, hits, terms, words) - 4)
+    else:
+        first = 0
+    last = min(len(spans), first + words)
+    pieces = []
+    pos = spans[first][0]
+    for i in range(first, last):
+        start, end, forms = spans[i]
+        pieces.append(text[pos:start])
+        word = text[start:end]
+        pieces.append(f"{MARK}{word}{MARK}" if terms.intersection(forms) else word)
+        pos = end
+    snippet = " ".join("".join(pieces).split())
+    prefix = "… " if first > 0 else ""
+    suffix = " …" if last < len(spans) or truncated else ""
+    return prefix + snippet + suffix

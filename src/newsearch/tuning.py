@@ -1,0 +1,53 @@
+"""The search path's tuning knobs, in one object an Engine is given: a test or a benchmark changes a copy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How the engine weighs and bounds its optional work; the defaults are what bench/known_item.py measured."""
+
+    # Whoosh's per-field BM25 (first stage of every query).
+    bm25_b: float = 0.75
+    bm25_k1: float = 1.2
+    # A pasted passage is matched by its rarest words only (None: all of them); the second stage (rerank.py)
+    # then orders the first hits with every word.
+    passage_match_terms: int | None = 12
+    # "recent": a hit's score is multiplied by 0.5 + 0.5 * 2^(-age / half-life), age counted back from the newest
+    # article in the index (not today: an archive from 2020 is not all stale), so freshness can at most halve it.
+    recent_half_life_days: float = 90
+    # Related articles: each named entity an article shares with the one shown multiplies its score by 1 + this.
+    related_entity_boost: float = 1.0
+    # Exact-form and phrase bonuses, applied to the top hits of keyword queries (see Engine._rescore).
+    rescore_window: int = 20
+    rescore_chars: int = 1500
+    exact_bonus: float = 3.0
+    phrase_bonus: float = 1.0
+    # "Did you mean" also for a query with this few hits, when one of its words is in at most suggest_rare_df
+    # articles and a close word is in suggest_ratio times more: a typo that some article happens to share.
+    suggest_few_hits: int = 3
+    suggest_rare_df: int = 3
+    suggest_ratio: int = 20
+    # Close words rank by their slips' cost (typos.py) less this weight times log10 of their document
+    # frequency: ten times more articles outweigh a third of a slip ("minstre": ministre, not monstre).
+    suggest_freq_weight: float = 0.3
+    # A candidate this cheap explains the typed word; its first letter is then not doubted.
+    suggest_one_slip: float = 1.0
+    # Frequent words of a query checked against how articles write them (each a read of a few articles).
+    suggest_respell_words: int = 3
+    # Words of a query looked up for "did you mean" (each a scan of the lexicon), the first ones typed.
+    suggest_max_words: int = 8
+    # Most articles read for the spellings of a suggested word, the one closest to what was typed being shown.
+    surface_articles: int = 20
+
+    def changed(self, settings: dict[str, object]) -> Tuning:
+        """Return a copy with some knobs changed, refusing a name that is no knob."""
+        unknown = set(settings) - {f.name for f in fields(self)}
+        if unknown:
+            raise ValueError(f"no such tuning knob: {', '.join(sorted(unknown))}")
+        return replace(self, **settings)
+
+
+DEFAULT_TUNING = Tuning()
