@@ -20,6 +20,7 @@ from newsearch.query import parse_query
 from newsearch.schema import ARTICLE, ENTITY_FIELDS
 from newsearch.search import Engine, SearchRequest
 from newsearch.store import IndexStore
+from newsearch.tuning import Tuning
 
 
 def test_bitsets_round_trip():
@@ -101,8 +102,8 @@ def _old_facets(searcher, matched: set[int]) -> dict:
 
 @pytest.mark.parametrize("way", ["walk", "bits", None])  # walking the matched articles / bitset ANDs / cheaper
 @pytest.mark.parametrize("q", ["", "commune", "prix OR école OR médecins OR incendie"])
-def test_facet_counts_equal_the_old_way(engine, monkeypatch, q, way):
-    monkeypatch.setattr(facets_module, "FORCE", way)
+def test_facet_counts_equal_the_old_way(engine, q, way):
+    engine = Engine(engine.store.root, tuning=Tuning(facet_strategy=way))
     searcher, cache = engine.refresh()
     if q:
         matched = set(searcher.docs_for_query(parse_query(q, searcher.schema))) & cache.articles
@@ -260,14 +261,12 @@ def test_facet_postings_read_in_order_equal_the_public_api(tmp_path, monkeypatch
 
 
 @pytest.mark.parametrize("way", [None, "bits"])
-def test_bitsets_kept_stay_within_their_budget(engine, monkeypatch, way):
+def test_bitsets_kept_stay_within_their_budget(engine, way):
     q = "commune OR prix OR école"
     searcher, cache = engine.refresh()
     expected = engine.search(SearchRequest(q=q, synonyms=False)).facets
     matched = set(searcher.docs_for_query(parse_query(q, searcher.schema))) & set(cache.articles)
-    monkeypatch.setattr(facets_module, "BITSET_BYTES", 3 * (cache.n // 8 + 32))
-    monkeypatch.setattr(facets_module, "FORCE", way)
-    fresh = FacetCache(searcher, None)
+    fresh = FacetCache(searcher, None, Tuning(facet_strategy=way, facet_bitset_bytes=3 * (cache.n // 8 + 32)))
     for _ in range(3):  # a searcher's later searches count building bitsets at less
         assert Engine._facets(fresh, DocSet(cache.bits_of(sorted(matched)))) == expected
     assert all(len(v._bits) <= 3 for v in (fresh.tags, *fresh.entities.values()))

@@ -32,6 +32,7 @@ from .docsets import DocSet, bits_of
 from .parse import tag_key
 from .schema import ARTICLE, ENTITY_FIELDS, INDEX_VERSION
 from .sections import section_label
+from .tuning import DEFAULT_TUNING, Tuning
 from .whoosh_compat import iter_blocks, segment_terms
 
 MAX_ORDINAL = 3_652_059  # date(9999, 12, 31); a missing value reads as the column maximum
@@ -58,10 +59,6 @@ def build_us(n: int) -> float:
 # Later queries of the same searcher reuse a built bitset: from its second query on, a searcher counts the
 # building at 1/8 (the first query, all a one-shot CLI run makes, counts it whole).
 REUSE = 8
-# Bitsets kept per field and searcher, at most (n/8 bytes each: 4 KB on the full corpus, 42 KB at 10x).
-BITSET_BYTES = 16 << 20
-# "walk" or "bits" forces one way (tests).
-FORCE: str | None = None
 
 
 def _leaves(reader) -> list:
@@ -170,6 +167,9 @@ class ValueIndex:
         self.doc_vals: array = doc_vals
         self._bits: dict[int, int] = {}
         self._built = 0  # values 0.._built-1 have their bitset
+        # How to count (tuning.Tuning's facet knobs), set by the FacetCache that holds this index.
+        self.bitset_bytes = DEFAULT_TUNING.facet_bitset_bytes
+        self.strategy = DEFAULT_TUNING.facet_strategy
 
     @classmethod
     def build(cls, docs_of: dict[str, list[int]], n: int) -> ValueIndex:
@@ -222,7 +222,7 @@ class ValueIndex:
         bits = self._bits.get(i)
         if bits is None:
             bits = bits_of(self.docs(i), n)
-            if (len(self._bits) + 1) * (n // 8 + 32) <= BITSET_BYTES:
+            if (len(self._bits) + 1) * (n // 8 + 32) <= self.bitset_bytes:
                 self._bits[i] = bits
         return bits
 
@@ -231,15 +231,15 @@ class ValueIndex:
         return 0 if i is None else self.bits_at(i, n)
 
     def _prefer_walk(self, matched: int, n: int, size: int | None, reuse: int) -> bool:
-        if FORCE is not None or size is None or not self.names:
-            return FORCE != "bits" or size is None
+        if self.strategy is not None or size is None or not self.names:
+            return self.strategy != "bits" or size is None
         # Values a bitset scan would try if values were spread evenly: those whose frequency, scaled to the
         # matched share, reaches that of the size-th value.
         bound = self.df(min(size, len(self.names)) - 1) * matched / max(1, n)
         end = bisect.bisect_right(self._neg_df, -bound)
         while self._built < len(self.names) and self._built in self._bits:
             self._built += 1
-        if max(end, len(self._bits)) * (n // 8 + 32) > BITSET_BYTES:
+        if max(end, len(self._bits)) * (n // 8 + 32) > self.bitset_bytes:
             return True  # the bitsets would not all be kept
         cost = end * and_us(n) + max(0, end - self._built) * build_us(n) / reuse
         return matched * WALK_US_PER_DOC <= cost
@@ -277,7 +277,8 @@ class ValueIndex:
 class FacetCache:
     """What filters and facets need per searcher: articles, tags, sections, entities, days, wire copies."""
 
-    def __init__(self, searcher, gen_dir: Path | None = None):
+    def __init__(self, searcher, gen_dir: Path | None = None, tuning: Tuning = DEFAULT_TUNING):
+        self.tuning = tuning
         reader = searcher.reader()
         self.n = reader.doc_count_all()
         self.path = None
@@ -456,6 +457,8 @@ class FacetCache:
         self.articles_bits: int = state["articles"]
         self.tags = ValueIndex.from_state(state["tags"])
         self.entities = {f: ValueIndex.from_state(s) for f, s in state["entities"].items()}
+        for values in (self.tags, *self.entities.values()):
+            values.bitset_bytes, values.strategy = self.tuning.facet_bitset_bytes, self.tuning.facet_strategy
         self._sections = state["sections"]
         self.section_labels: dict[str, str] = state["section_labels"]
         self.labels: dict[str, str] = state["labels"]
@@ -550,12 +553,12 @@ class FacetCache:
 
     def count_months(self, matched: DocSet) -> Counter:
         """Return {year * 12 + month - 1: matched articles of that month}."""
-        if FORCE is None:
+        if self.tuning.facet_strategy is None:
             unbuilt = len(self._months) - len(self._month_bits)
             cost = len(self._months) * and_us(self.n) + unbuilt * build_us(self.n) / self._reuse
             walk = len(matched) * WALK_US_PER_DOC / 4 <= cost  # one value per article, not four fields of them
         else:
-            walk = FORCE == "walk"
+            walk = self.tuning.facet_strategy == "walk"
         if walk:
             counts = Counter(map(self.doc_month.__getitem__, matched.docs))
             counts.pop(0, None)

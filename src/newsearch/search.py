@@ -242,7 +242,7 @@ class Engine:
         searcher = ix.searcher(weighting=scoring.BM25F(B=self.tuning.bm25_b, K1=self.tuning.bm25_k1))
         # The old searcher is not closed: a request still using it would break; it goes with its last user.
         self._ix, self._searcher, self._generation = ix, searcher, gen
-        self._cache = FacetCache(searcher, self.store.current_dir())
+        self._cache = FacetCache(searcher, self.store.current_dir(), self.tuning)
         self._leaves = LeafCache(searcher)
 
     def refresh(self):
@@ -254,7 +254,7 @@ class Engine:
                 fresh = self._searcher.refresh()
                 if fresh is not self._searcher:
                     self._searcher = fresh
-                    self._cache = FacetCache(fresh, self.store.current_dir())
+                    self._cache = FacetCache(fresh, self.store.current_dir(), self.tuning)
                     self._leaves = LeafCache(fresh)
             return self._searcher, self._cache
 
