@@ -23,7 +23,8 @@ from .errors import NewsearchError, NotFoundError, QueryError, echo
 from .facets import FacetCache, month_histogram
 from .parse import tag_key
 from .query import PASSAGE_BOOSTS, QueryPlan, plan_query, whoosh_query
-from .schema import ARTICLE, ENTITY_FIELDS, SEARCH_FIELDS, SOURCE
+from .related import related_docs
+from .schema import ARTICLE, SEARCH_FIELDS, SOURCE
 from .snippets import make_snippet, query_terms
 from .store import IndexStore
 from .synonyms import load_synonyms
@@ -585,40 +586,8 @@ class Engine:
         docnum = searcher.document_number(id=article_id) if len(article_id) <= MAX_ID_CHARS else None
         if docnum is None or docnum not in DocSet(cache.articles_bits):
             raise _no_article(article_id)
-        # Terms are stems, and a name can share its stem with a common word ("Castex" and "castes"): the terms of
-        # the article's named entities are left out of the more-like-this query, and each entity another article
-        # names exactly (people, places, organisations) lifts it instead.
-        entities = searcher.stored_fields(docnum).get("entities") or {}
-        named = _named_entities(searcher.stored_fields(docnum))
-        name_terms = set(text_terms(" ".join(name for names in entities.values() for name in names)))
-        key_terms = [(t, w) for t, w in searcher.key_terms([docnum], "body", numterms=25 + len(name_terms))
-                     if t not in name_terms][:25]  # fmt: skip
-        top_weight = max((weight for _, weight in key_terms), default=1.0)
-        clauses = [wq.Term("body", term, boost=weight) for term, weight in key_terms]
-        clauses += [wq.Term(field, name.replace(",", " "), boost=top_weight)
-                    for field, key in ENTITY_FIELDS.items() for name in entities.get(key, [])]  # fmt: skip
-        if clauses:
-            q = wq.Or(clauses)
-            hits = searcher.search(q, limit=limit * 3 + 10, filter=set(cache.articles), mask={docnum})
-            candidates = [(hit.score, hit.docnum) for hit in hits]
-        else:
-            candidates = []
-        ranked = sorted(
-            ((score * (1 + self.tuning.related_entity_boost * len(named & _named_entities(searcher.stored_fields(d)))), d)
-             for score, d in candidates),
-            key=lambda pair: -pair[0],
-        )  # fmt: skip
-        seen = {cache.cluster_of.get(docnum, docnum)}
-        related = []
-        for score, hit_docnum in ranked:
-            key = cache.cluster_of.get(hit_docnum, hit_docnum)
-            if key in seen:
-                continue  # a wire copy of this article, or of one already listed
-            seen.add(key)
-            related.append(self._hit(searcher, hit_docnum, score, set()))
-            if len(related) == limit:
-                break
-        return related
+        found = related_docs(searcher, cache, docnum, limit, self.tuning.related_entity_boost)
+        return [self._hit(searcher, d, score, set()) for score, d in found]
 
     # -- stats ------------------------------------------------------------------------------------
 
@@ -650,11 +619,6 @@ class Engine:
 
 def _no_article(article_id: str) -> NotFoundError:
     return NotFoundError("no_article", value=echo(article_id))
-
-
-def _named_entities(fields: dict) -> set[tuple[str, str]]:
-    """Return an article's named entities as (kind, name) pairs, the name casefolded."""
-    return {(kind, name.casefold()) for kind, names in (fields.get("entities") or {}).items() for name in names}
 
 
 def _listing(fields: dict) -> dict:
