@@ -584,3 +584,28 @@ def test_a_read_torn_by_a_commit_is_answered_again_but_a_bug_is_not_hidden(index
     with pytest.raises(TypeError, match="bug"):
         engine.search(SearchRequest(q="climat"))
     assert len(calls) == 1
+
+
+def test_a_title_only_match_shows_the_opening_words_as_a_text_without_the_word_would(index_from_records):
+    opening = " ".join(f"mot{n}" for n in range(40))
+    engine = Engine(index_from_records([{"id": "t", "title": "Ornithorynque", "body": opening}]))
+    hit = engine.search(SearchRequest(q="ornithorynque")).hits[0]
+    assert hit["snippet"] == " ".join(f"mot{n}" for n in range(32)) + " …" == make_snippet(opening, set())
+    assert make_snippet(opening, {"ornithorynqu", "absent"}) == hit["snippet"]  # what a full scan gives
+
+
+def test_the_leaf_cache_tells_what_it_holds_and_remembers_derived_answers_once(index_from_records):
+    from whoosh import query as wq
+
+    from newsearch.docsets import LeafCache
+
+    engine = Engine(index_from_records([{"id": f"a{n}", "title": "Climat", "body": "Le climat."} for n in range(3)]))
+    searcher, _ = engine.refresh()
+    leaves = LeafCache(searcher)
+    term = wq.Term("body", "climat")
+    assert leaves.cached(term) is None  # nothing read to answer that
+    scores = leaves.scores(term)
+    assert leaves.cached(term) == scores and list(leaves.cached(term)) == sorted(scores)  # in docnum order
+    calls = []
+    assert leaves.remember("k", lambda: calls.append(1) or "v") == "v" == leaves.remember("k", lambda: "other")
+    assert calls == [1]

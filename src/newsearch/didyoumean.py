@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from functools import partial
+from itertools import islice
+
+from whoosh import query as wq
 
 from .analysis import fold, iter_words, light_stem, strip_elision, word_term, word_terms
 from .budget import Budget
@@ -41,7 +45,10 @@ def suggest(
             if not budget.allows("suggestion", optional=True):
                 return None
             respelled += 1
-            respelt = _respelt(searcher, core, term, tuning)
+            respelt = leaves.remember(
+                ("respelt", core, term, tuning.surface_articles),
+                partial(_respelt, searcher, leaves, core, term, tuning),
+            )
             if respelt:
                 replacements[i] = token.text.replace(core, respelt)
                 continue
@@ -63,7 +70,7 @@ def suggest(
                 best = _better(reader, typed, candidate, term, df, best, tuning)
         if best is not None:
             word = core[word_terms(core).skip :]  # the elided article stays as typed: l'inflaton → l'inflation
-            replacements[i] = token.text.replace(word, _surface(searcher, best[3], word, tuning=tuning))
+            replacements[i] = token.text.replace(word, _surface(searcher, leaves, best[3], word, tuning=tuning))
     return plan.suggestion(replacements) if replacements else None
 
 
@@ -83,7 +90,7 @@ def _may_be_respelt(typed: str, term: str) -> bool:
     return any(0 < typo_cost(folded, w) <= DOUBLED for w in spellings(term, light_stem))
 
 
-def _respelt(searcher, typed: str, term: str, tuning: Tuning) -> str | None:
+def _respelt(searcher, leaves, typed: str, term: str, tuning: Tuning) -> str | None:
     """Return how articles write a frequent word typed with a letter doubled or undoubled by mistake, or None.
 
     The stemmer makes "retraittes" the term of retraites, so it finds the right articles, but the query shows a
@@ -91,11 +98,13 @@ def _respelt(searcher, typed: str, term: str, tuning: Tuning) -> str | None:
     never write it so but write a spelling a doubled letter away.
     """
     folded = fold(strip_elision(typed))
-    word = _surface(searcher, term, typed, goal=0.0, tuning=tuning)
+    word = _surface(searcher, leaves, term, typed, goal=0.0, tuning=tuning)
     return word if 0 < typo_cost(folded, fold(word)) <= DOUBLED else None
 
 
-def _surface(searcher, term: str, typed: str, goal: float | None = None, tuning: Tuning = DEFAULT_TUNING) -> str:
+def _surface(
+    searcher, leaves, term: str, typed: str, goal: float | None = None, tuning: Tuning = DEFAULT_TUNING
+) -> str:
     """Return the word written in articles whose analyzed form is term (index terms are stems) that is the
     closest to what was typed ("ministtre": ministre, not ministres), the commonest of those.
 
@@ -112,16 +121,24 @@ def _surface(searcher, term: str, typed: str, goal: float | None = None, tuning:
     field = next((f for f in ("body", "title") if (f, term) in reader), None)
     if field is None:
         return term.capitalize() if typed[:1].isupper() else term
-    # In posting order, not by score: scoring every posting would cost more than the search for a frequent word.
-    matcher = searcher.postings(field, term)
-    for _ in range(tuning.surface_articles):
-        if not matcher.is_active():
-            break
-        text = (searcher.stored_fields(matcher.id()).get(field) or "")[:SNIPPET_SCAN_CHARS]
+    for docnum in islice(_posting_order(searcher, leaves, field, term), tuning.surface_articles):
+        text = (searcher.stored_fields(docnum).get(field) or "")[:SNIPPET_SCAN_CHARS]
         seen.update(text[start:end].lower() for start, end, forms in iter_words(text) if term in forms)
         best = min(seen, key=lambda w: (typo_cost(folded, fold(w)), -seen[w], w), default=None)
         if best is not None and typo_cost(folded, fold(best)) <= goal:
             break
-        matcher.next()
     word = best or term
     return word.capitalize() if typed[:1].isupper() else word
+
+
+def _posting_order(searcher, leaves, field: str, term: str):
+    """Yield the articles holding a term in posting order, not by score: scoring every posting would cost more
+    than the search for a frequent word. The query's own words were just matched: their cached postings serve."""
+    cached = leaves.cached(wq.Term(field, term))
+    if cached is not None:
+        yield from cached
+        return
+    matcher = searcher.postings(field, term)
+    while matcher.is_active():
+        yield matcher.id()
+        matcher.next()

@@ -105,6 +105,8 @@ class DocSet:
 
 # About 100 bytes each (a dict entry, its int and float): up to ~200 MB, reached only on a 10x index.
 MAX_ENTRIES = 2_000_000
+MEMO_ENTRIES = 10_000
+_MISSING = object()
 
 
 class LeafCache:
@@ -119,6 +121,7 @@ class LeafCache:
         self._prefixes: dict[tuple[str, str], list[str]] = {}
         self._lengths: dict = {}
         self._frequencies: dict[tuple[str, str], int] = {}
+        self._memo: dict = {}
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
         """Return the reader's document frequency of a term, looked up once per searcher.
@@ -133,6 +136,23 @@ class LeafCache:
             if len(self._frequencies) >= MAX_ENTRIES:
                 self._frequencies.clear()
             self._frequencies[key] = found
+        return found
+
+    def cached(self, q) -> dict[int, float] | None:
+        """Return a leaf query's {docnum: score} when a search of this searcher computed it, else None: nothing
+        is read. Its keys come in docnum order, as postings do."""
+        with self._lock:
+            return self._leaves.get(q)
+
+    def remember(self, key, compute):
+        """Return compute() for key, computed once per searcher: answers derived from the index that later
+        searches ask again (how articles spell a word), bounded like the rest of the cache."""
+        found = self._memo.get(key, _MISSING)
+        if found is _MISSING:
+            found = compute()
+            if len(self._memo) >= MEMO_ENTRIES:
+                self._memo.clear()
+            self._memo[key] = found
         return found
 
     def terms_within(self, fieldname: str, text: str, maxdist: int, prefix: int = 0):

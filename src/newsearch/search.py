@@ -466,6 +466,8 @@ class Engine:
             if w != w.lower() or fold(w) != w.lower()
         ]
         phrase = " ".join(text_terms(" ".join(words))) if len(words) > 1 else None
+        if not exact and not phrase:
+            return docs  # nothing to lift: one plain lowercase word (the window would not move)
         for d in window:
             fields = searcher.stored_fields(d)
             body = fields.get("title", "") + "\n" + fields.get("body", "")[: tuning.rescore_chars]
@@ -502,8 +504,9 @@ class Engine:
         """Read the page's hits (snippets, stories), the suggestion and the facets into plain results."""
         page_docs = docs[(request.page - 1) * request.limit : request.page * request.limit]
         terms = query_terms(matcher.q)
+        leaves = self._leaves_of(searcher)
         hits = [
-            self._hit(searcher, d, candidates.scores.get(d), terms if budget.allows("snippets") else None)
+            self._hit(searcher, d, candidates.scores.get(d), terms if budget.allows("snippets") else None, leaves)
             for d in page_docs
         ]
         for d, hit in zip(page_docs, hits, strict=True):
@@ -535,10 +538,13 @@ class Engine:
         return {"id": searcher.stored_fields(rep)["id"], "reprises": copies} if copies else None
 
     @staticmethod
-    def _hit(searcher, docnum, score, terms) -> dict:
+    def _hit(searcher, docnum, score, terms, leaves=None) -> dict:
         """One hit as plain data; terms None: no snippet (the budget cut them)."""
         fields = searcher.stored_fields(docnum)
-        text = fields.get("body") or fields.get("summary") or ""
+        field = "body" if fields.get("body") else "summary"
+        text = fields.get(field) or ""
+        if terms and leaves is not None and not any(_may_hold(leaves, field, t, docnum) for t in terms):
+            terms = set()  # the index says no query word is in this text (a title match): nothing to look for
         return {
             **_listing(fields),
             "score": round(score, 4) if score is not None else None,
@@ -615,6 +621,12 @@ class Engine:
             "index_version": INDEX_VERSION,
             "version": __version__,
         }
+
+
+def _may_hold(leaves: LeafCache, field: str, term: str, docnum: int) -> bool:
+    """Tell whether a document's field may hold a term: False only when the term's cached postings say so."""
+    postings = leaves.cached(wq.Term(field, term))
+    return postings is None or docnum in postings
 
 
 def _no_article(article_id: str) -> NotFoundError:
