@@ -221,11 +221,12 @@ class LeafCache:
             if not out:
                 out = dict(part)
                 continue
-            # A plain loop: measured 2x faster than set intersection + dict.update with C maps (france, 10x).
-            get = out.get
-            for d, s in part.items():
-                prev = get(d)
-                out[d] = s if prev is None else prev + s
+            # Each sum is out[d] + part[d], in that order, as the loop over the parts gives it; the loops run in C
+            # (map, zip, dict.update): a word's union over four fields of a frequent word was 3 ms in Python.
+            both = out.keys() & part.keys()
+            only = part.keys() - both
+            out.update(zip(both, map(add, map(out.__getitem__, both), map(part.__getitem__, both)), strict=True))
+            out.update(zip(only, map(part.__getitem__, only), strict=True))
         return out
 
     def _intersection(self, subs, deadline):
