@@ -1,6 +1,6 @@
 """The Lucene peer of issue 18: newsearch and Lucene side by side on one subset, in one run, as ratios.
 
-Usage: python bench/bench_lucene.py [--rounds N] [--first N] [--markdown] [--json PATH]
+Usage: python bench/bench_lucene.py [--rounds N] [--index-runs N] [--first N] [--skip-short] [--markdown] [--json PATH]
        python bench/bench_lucene.py --report RUN.json [--markdown]      (print a saved run again)
 
 `make bench-lucene` (and `make bench`) runs it with the defaults; Lucene comes from Debian's liblucene8-java
@@ -204,6 +204,14 @@ def index_lucene(cp: str, tsv: Path, index_dir: Path) -> dict:
     return result
 
 
+def median_run(runs: list[dict]) -> dict:
+    """One indexing result from several runs: the median of every figure, and the runs themselves."""
+    if len(runs) == 1:
+        return runs[0]
+    numbers = [k for k, v in runs[0].items() if isinstance(v, (int, float))]
+    return dict(runs[0], **{k: statistics.median(r[k] for r in runs) for k in numbers}, runs=runs)
+
+
 # --- queries -------------------------------------------------------------------------------------
 
 
@@ -318,6 +326,8 @@ def render(res: dict, markdown: bool) -> str:
          ratio(ni["cpu_s"], li["cpu_s"])),
         ("indexing: peak RSS, largest process (MB)", f"{ni['peak_rss_mb']:.0f}", f"{li['peak_rss_mb']:.0f}",
          ratio(ni["peak_rss_mb"], li["peak_rss_mb"])),
+        ("indexing: peak RSS, all processes together (MB, sampled)", f"{ni['peak_rss_total_mb']:.0f}",
+         f"{li['peak_rss_total_mb']:.0f}", ratio(ni["peak_rss_total_mb"], li["peak_rss_total_mb"])),
         (f"long queries ({nl['n'] // res['rounds']} summaries): mean (ms)", f"{nl['mean_ms']:.1f}",
          f"{ll['mean_ms']:.2f}", ratio(nl["mean_ms"], ll["mean_ms"]) + f" (target ≤ {TARGETS['long_mean']:.0f}×)"),
         ("long queries: median (ms)", f"{nl['median_ms']:.1f}", f"{ll['median_ms']:.2f}",
@@ -346,6 +356,8 @@ def render(res: dict, markdown: bool) -> str:
         f"Whoosh {m['whoosh']}, Lucene {li['lucene']}, {res['java']}",
         f"load average (1/5/15 min): start {m['load_start']}, "
         + ", ".join(f"after {k} {res[k + '_load']}" for k in STEPS if k + "_load" in res),
+        f"indexing: {len(ni.get('runs', [ni]))} run(s) of each engine, alternated (medians); newsearch with "
+        f"{res.get('workers', '?')} worker processes, Lucene with one indexing thread (merges in the background)",
         f"queries: one untimed warm-up pass, then {res['rounds']} timed passes; newsearch errors (no query left): "
         f"long {nl['query_errors']}" + (f", short {sh['query_errors']}" if sh else ""),
     ]
@@ -364,6 +376,8 @@ STEPS = ["index_newsearch", "index_lucene", "long_newsearch", "long_lucene", "sh
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="timed passes over each query list (default 2)")
+    parser.add_argument("--index-runs", type=int, default=3, help="index with each engine N times, alternated; "
+                        "the table shows the medians (default 3)")  # fmt: skip
     parser.add_argument("--first", type=int, default=10_000, help="articles from the start of the corpus")
     parser.add_argument("--skip-short", action="store_true", help="leave out the short faceted queries")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
@@ -374,7 +388,11 @@ def main() -> None:
         print(render(json.loads(args.report.read_text()), args.markdown))
         return
     cp = compile_java()
-    res: dict = {"machine": machine(), "rounds": args.rounds, "java": java_version()}
+    from newsearch.indexer import Indexer
+    from newsearch.store import IndexStore
+
+    workers = Indexer(IndexStore(DATA / "lucene-peer-newsearch")).workers
+    res: dict = {"machine": machine(), "rounds": args.rounds, "java": java_version(), "workers": workers}
     log(f"machine {res['machine']}")
     answers = DEV_IDS.read_text().split()
     with gzip.open(CORPUS, "rt", encoding="utf-8") as fh:
@@ -394,8 +412,12 @@ def main() -> None:
         res[key + "_load"] = load()
         args.json.write_text(json.dumps(res, indent=1, ensure_ascii=False))
 
-    step("index_newsearch", index_newsearch, jsonl, ns_dir)
-    step("index_lucene", index_lucene, cp, tsv, lu_dir)
+    ns_runs, lu_runs = [], []
+    for _ in range(args.index_runs):  # alternated, so that a burst of load from other jobs hits both
+        ns_runs.append(dict(index_newsearch(jsonl, ns_dir), load_after=load()))
+        lu_runs.append(dict(index_lucene(cp, tsv, lu_dir), load_after=load()))
+    step("index_newsearch", median_run, ns_runs)
+    step("index_lucene", median_run, lu_runs)
     step("long_newsearch", long_newsearch, ns_dir, queries, args.rounds)
     step("long_lucene", long_lucene, cp, lu_dir, queries, args.rounds)
     if not args.skip_short:
