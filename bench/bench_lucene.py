@@ -369,9 +369,15 @@ def render(res: dict, markdown: bool) -> str:
         f"commit {m['commit']}, {m['date']}, {m['nproc']} cores ({m['cpu']}), Python {m['python']}, "
         f"Whoosh {m['whoosh']}, Lucene {li['lucene']}, {res['java']}",
         f"load average (1/5/15 min): start {m['load_start']}, "
-        + ", ".join(f"after {k} {res[k + '_load']}" for k in STEPS if k + "_load" in res),
+        + ", ".join(f"after {k} {res[k + '_load']}" for k in STEPS if k + "_load" in res and k != "index_newsearch"),
         f"indexing: {len(ni.get('runs', [ni]))} run(s) of each engine, alternated (medians); newsearch with "
         f"{res.get('workers', '?')} worker processes, Lucene with one indexing thread (merges in the background)",
+        "indexing runs, wall (CPU) s and 1-minute load after: "
+        + "; ".join(
+            f"newsearch {n['wall_s']:.1f} ({n['cpu_s']:.1f}) {n.get('load_after', '?').split()[0]}, "
+            f"Lucene {lu['wall_s']:.1f} ({lu['cpu_s']:.1f}) {lu.get('load_after', '?').split()[0]}"
+            for n, lu in zip(ni.get("runs", [ni]), li.get("runs", [li]), strict=True)
+        ),
         f"queries: {res['rounds']} timed passes over the whole list after {nl['warmup_passes']} untimed warm-up pass "
         f"(newsearch) and {ll['warmup_passes']} (Lucene: its JIT compiler, on these 2 shared cores, needs about 3 "
         "passes to settle); newsearch errors (no query left): "
