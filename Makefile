@@ -6,7 +6,7 @@ INDEX ?= index
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test test-fast install install-test lock chromium bench lint format clean
+.PHONY: demo test test-fast install install-test lock chromium lucene bench bench-lucene lint format clean
 
 # The venv's own pip (the one `python -m venv` bundles) installs the locked versions, hash-checked, then newsearch
 # itself without resolving anything: two fresh machines run the same versions. `make lock` regenerates the locks.
@@ -58,8 +58,21 @@ chromium:
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-bench: install-test
+# Lucene 8 from Debian (and a JDK to compile bench/lucene/LuceneBench.java) for the peer of issue 18.
+lucene:
+	@{ ls /usr/share/java/lucene-core-8*.jar >/dev/null 2>&1 && command -v javac >/dev/null 2>&1; } || { \
+		echo "installing Debian's liblucene8-java and a JDK for the Lucene peer"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblucene8-java \
+			$$(command -v javac >/dev/null 2>&1 || echo default-jdk-headless) >/dev/null; }
+
+# Everything: speed and scale (bench/run.py), then newsearch against Lucene on the known-item subset.
+bench: install-test lucene
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/bench_lucene.py
+
+# Only newsearch against Lucene (issue 18): indexing, long queries, ranking, short faceted queries.
+bench-lucene: install-test lucene
+	$(BIN)/python bench/bench_lucene.py
 
 lint: install-test
 	$(BIN)/ruff check src tests bench
