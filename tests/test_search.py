@@ -527,6 +527,25 @@ def test_elided_words_still_count_as_typed_words_for_passages():
     assert not is_long_query("Les vents ont soufflé à 207 km/heure à Iraty, dans les Pyréenées-Atlantiques.")
 
 
+def test_a_dash_before_a_word_excludes_it_in_keywords_but_is_punctuation_in_prose(index_from_records):
+    from newsearch.query import plan_query
+
+    # Keywords: the dash excludes, as typed.
+    assert not is_long_query("réforme retraites gouvernement syndicats manifestation Paris -grève")
+    assert plan_query("réforme retraites -grève").tokens[-1].sign == "-"
+    # A pasted lead (two of the dev summaries have such dashes): read as a passage, every word counted, none
+    # excluded, and a 99-word one is not refused as too many terms for a keyword query.
+    lead = ("Emmenés par les députés Matthieu Orphelin -proche de Nicolas Hulot- et Paula Forteza, une soixantaine "
+            "d'élus invitent à imaginer ce que nous voulons de mieux")  # fmt: skip
+    assert is_long_query(lead)
+    assert "proche" in plan_query(lead).match.split()
+    long_lead = " ".join([lead] * 5) + " -Au cœur des rumeurs"
+    engine = Engine(
+        index_from_records([{"id": "a", "title": "Orphelin", "body": "Matthieu Orphelin proche de Hulot."}])
+    )
+    assert engine.search(SearchRequest(q=long_lead)).hits[0]["id"] == "a"
+
+
 def test_related_articles_prefer_the_same_person_to_a_word_that_shares_the_names_stem(index_from_records):
     # "Castex" and "castes" have one stem (caste): the article on castes repeats it, the one on Jean Castex names
     # the same person. Names are matched as names, not as stems: the same person comes first.

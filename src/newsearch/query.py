@@ -41,8 +41,12 @@ PASSAGE_BOOSTS = {"title": 1.0, "summary": 1.0, "body": 1.0, "tags": 1.0}
 # French and English spellings of each operator; plans carry the English one.
 OPERATORS = {"AND": "AND", "ET": "AND", "OR": "OR", "OU": "OR", "NOT": "NOT", "SAUF": "NOT"}
 _QUOTES = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "‟": '"', "’": "'", "‘": "'"})
-# Syntax a user typed on purpose; quotes and parentheses in a pasted passage are not.
-_EXPLICIT = re.compile(r"\b(?:AND|OR|NOT|ET|OU|SAUF)\b|(?:^|\s)-\w|\b\w+:(?=\S)")
+# Syntax a user typed on purpose; quotes and parentheses in a pasted passage are not. A dash before a word is an
+# exclusion in a few keywords ("retraites -grève") but punctuation in prose ("Orphelin -proche de Hulot-").
+_EXPLICIT = re.compile(r"\b(?:AND|OR|NOT|ET|OU|SAUF)\b|\b\w+:(?=\S)")
+_EXCLUSION = re.compile(r"(?:^|\s)-\w")
+# Words beyond which a dash before a word reads as punctuation: no one types twelve keywords and an exclusion.
+MAX_EXCLUDING_WORDS = 2 * LONG_QUERY_WORDS
 _FIELD_RE = re.compile(r"(\w+):")
 _FUZZY_RE = re.compile(r"([^:~+\-](?:[^:~]*\w)?)~(\d*)")
 _WORD_CHAR = re.compile(r"\w")
@@ -130,6 +134,8 @@ def normalize_query(text: str) -> str:
 def is_long_query(text: str) -> bool:
     """Tell whether a query is a pasted passage (many words, no operator or field) rather than keywords."""
     if _EXPLICIT.search(text):
+        return False
+    if _EXCLUSION.search(text) and len(text.split()) <= MAX_EXCLUDING_WORDS:
         return False
     # Words as typed: an elided "jusqu'à" or "qu'il" is one word the user wrote, though it has no term.
     words = [w for w in text.split() if fold(w) not in STOP_WORDS and fold(w) or "-" in w]
