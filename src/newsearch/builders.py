@@ -18,7 +18,8 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from .errors import WorkerError
-from .store import IndexWriter, open_whoosh
+from .store import open_whoosh
+from .whoosh_compat import SegmentBuilderWriter
 
 # Articles sent to a worker at once, and chunks waiting per worker: enough to keep the workers busy, few
 # enough that memory stays flat however big the file.
@@ -201,7 +202,7 @@ def _serve(conn, gen_dir: str, build: Callable, limitmb: int, parent: int) -> No
                 if writer is None:
                     # Opened only now, after the commit that asked for the last segment: a commit deletes
                     # the files of any segment its table of contents does not name.
-                    writer = IndexWriter(open_whoosh(Path(gen_dir)), _lk=False, limitmb=limitmb)
+                    writer = SegmentBuilderWriter(open_whoosh(Path(gen_dir)), _lk=False, limitmb=limitmb)
                 failed = []
                 for article in message[1]:
                     try:
