@@ -189,3 +189,59 @@ def test_a_writer_commits_the_segment_another_writer_finished(tmp_path):
     committer.commit()
     with open_whoosh(gen_dir).searcher() as searcher:
         assert [f["id"] for f in searcher.documents(kind="article")] == ["x"]
+
+
+def _segment_files(storage, segment) -> dict[str, bytes]:
+    """Return the sub-files of a compound segment by extension (the segment's random name left out)."""
+    files = compound.CompoundStorage(storage.open_file(segment.make_filename(".seg")), use_mmap=False)
+    return {name.split(".", 1)[1]: files.open_file(name).read() for name in files.list()}
+
+
+def test_the_builders_writer_writes_whooshs_segment_byte_for_byte(tmp_path):
+    from newsearch.indexer import article_document
+    from newsearch.parse import Article
+
+    articles = [
+        Article(
+            id=f"a{i}",
+            title=f"Grève numéro {i} à Lyon",
+            summary="Emmanuel Macron répond aux syndicats." if i % 3 else "",
+            body="La grève continue à la SNCF. " * (1 + i % 7) + f"Jour {i}. " + "mot " * (i % 40),
+            url=f"https://example.org/{i}",
+            date=f"2023-03-{1 + i % 28:02d}T10:00:00+01:00",
+            tags=["Grève", "Transports"] if i % 2 else ["Social"],
+            section="France",
+            path="/data/a.jsonl",
+        )
+        for i in range(300)  # "grève" in every article: its postings span three blocks
+    ]
+    docs = [article_document(a) for a in articles]
+    docs.append({"id": "source:/data/a.jsonl", "kind": "source", "path": "/data/a.jsonl", "source": {"v": 3}})
+    written = []
+    for cls in (IndexWriter, whoosh_compat.SegmentBuilderWriter):
+        gen_dir, ix = IndexStore(tmp_path / cls.__name__).new_generation()
+        writer = cls(ix, _lk=False)
+        for doc in docs:
+            writer.add_document(**doc)
+        written.append(_segment_files(ix.storage, writer.finish_segment()))
+    whoosh, ours = written
+    assert sorted(ours) == sorted(whoosh)
+    assert {"pst", "trm"} <= set(ours)
+    for name in whoosh:
+        assert ours[name] == whoosh[name], name
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_small_blocks_compress_to_zlibs_own_bytes(seed):
+    import random
+    import zlib
+
+    rng = random.Random(seed)
+    for size in range(whoosh_compat._SMALL_BLOCK + 1):
+        for data in (
+            rng.randbytes(size),
+            bytes(size),
+            (b"ab" * size)[:size],
+            bytes(rng.choice(b"abc") for _ in range(size)),
+        ):
+            assert whoosh_compat._compress(data, 3) == zlib.compress(data, 3)
