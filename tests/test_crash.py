@@ -115,7 +115,7 @@ def state(index_dir: Path):
     )
 
 
-def reference_states(monkeypatch, index_dir: Path, paths, batch_size: int, full: bool = False) -> list:
+def reference_states(monkeypatch, index_dir: Path, paths, batch_size: int, full: bool = False, **options) -> list:
     """Run the indexer uninterrupted and return the state after each of its commits (first: before any)."""
     states = [state(index_dir)]
     real_commit = _Job.commit
@@ -126,7 +126,7 @@ def reference_states(monkeypatch, index_dir: Path, paths, batch_size: int, full:
 
     with monkeypatch.context() as m:
         m.setattr(_Job, "commit", commit)
-        Indexer(IndexStore(index_dir), batch_size=batch_size).run(paths, full=full)
+        Indexer(IndexStore(index_dir), batch_size=batch_size, **options).run(paths, full=full)
     states.append(state(index_dir))
     return states
 
@@ -203,14 +203,16 @@ import sys
 import newsearch.indexer as indexer
 from newsearch.store import IndexStore
 
-indexer.POOL_MIN_ARTICLES = 10
-indexer.Indexer(IndexStore(sys.argv[1]), batch_size=50, workers=2).run([sys.argv[2]])
+from newsearch.tuning import IndexTuning
+
+tuning = IndexTuning(pool_min_articles=10)
+indexer.Indexer(IndexStore(sys.argv[1]), batch_size=50, workers=2, tuning=tuning).run([sys.argv[2]])
 """
 
 
 @pytest.mark.slow
 def test_sigkill_while_workers_build_segments(tmp_path, monkeypatch):
-    from newsearch import indexer
+    from newsearch.tuning import IndexTuning
 
     rng = random.Random(SEED)
     corpus = tmp_path / "corpus"
@@ -220,8 +222,7 @@ def test_sigkill_while_workers_build_segments(tmp_path, monkeypatch):
         for i in range(400)
     ]
     (corpus / "flux.jsonl").write_text("".join(lines), "utf-8")
-    monkeypatch.setattr(indexer, "POOL_MIN_ARTICLES", 10)
-    states = reference_states(monkeypatch, tmp_path / "ref", [corpus], 50)
+    states = reference_states(monkeypatch, tmp_path / "ref", [corpus], 50, tuning=IndexTuning(pool_min_articles=10))
     assert len(set(states)) >= 8 and len(states[-1][1]) == 400
     job = tmp_path / "job.py"
     job.write_text(POOLED_JOB, "utf-8")

@@ -265,14 +265,12 @@ def test_a_file_that_vanishes_mid_run_keeps_its_articles_until_it_is_known_gone(
 
 
 @pytest.mark.parametrize("streamed", [False, True])
-def test_a_deeply_nested_line_costs_that_line_in_small_and_big_files(folder, monkeypatch, streamed):
-    from newsearch import parse
+def test_a_deeply_nested_line_costs_that_line_in_small_and_big_files(folder, streamed):
+    from newsearch.tuning import IndexTuning
 
-    if streamed:
-        monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
     deep = b'{"id": "x", "title": "t", "body": ' + b"[" * 200_000 + b"]" * 200_000 + b"}\n"
     (folder / "profond.jsonl").write_bytes(jsonl(record(100)) + deep + jsonl(record(101)))
-    report = run(folder)
+    report = run(folder, tuning=IndexTuning(stream_min_bytes=0) if streamed else IndexTuning())
     assert report.skipped == [{"path": f"{folder / 'profond.jsonl'}:2", "reason": "JSON nested too deeply"}]
     assert {"bon-100", "bon-101"} <= ids(folder)
     good_ones_intact(folder)

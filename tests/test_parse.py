@@ -280,9 +280,8 @@ def test_big_jsonl_files_are_streamed_with_the_same_articles_and_errors(tmp_path
     plain, packed = tmp_path / "f.jsonl", tmp_path / "g.jsonl.gz"
     plain.write_bytes(data)
     packed.write_bytes(gzip.compress(data))
-    monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
     for path in (plain, packed):
-        assert parse.streamable(path)
+        assert parse.streamable(path, min_bytes=0)
         errors = []
         streamed = list(parse.iter_jsonl(path, errors))
         whole = parse_file(path)
@@ -297,11 +296,10 @@ def test_big_jsonl_files_are_streamed_with_the_same_articles_and_errors(tmp_path
 def test_streamed_jsonl_refuses_what_the_whole_file_reader_refuses(tmp_path, monkeypatch, data, reason):
     from newsearch import parse
 
-    monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
     path = tmp_path / "f.jsonl"
     path.write_bytes(data)
     if reason is None:  # UTF-16 cannot be cut at newlines: such a file is read whole
-        assert not parse.streamable(path)
+        assert not parse.streamable(path, min_bytes=0)
         return
     with pytest.raises(ParseError, match=reason):
         list(parse.iter_jsonl(path, []))

@@ -23,7 +23,12 @@ from newsearch.indexer import Indexer, read_records
 from newsearch.schema import INDEX_VERSION, SOURCE
 from newsearch.search import Engine, SearchRequest
 from newsearch.store import META, DurableFileStorage, IndexStore, IndexWriter, WriteError
+from newsearch.tuning import IndexTuning
 from newsearch.verify import verify
+
+# Small files as the big ones are read: line by line, and in worker processes.
+STREAMED = IndexTuning(stream_min_bytes=0)
+POOLED = IndexTuning(pool_min_articles=10, stream_min_bytes=0)
 
 
 def txt(title: str, body: str) -> str:
@@ -54,8 +59,8 @@ def counts(report) -> tuple:
     return report.added, report.updated, report.deleted, report.unchanged
 
 
-def index(index_dir, paths, **kwargs):
-    return Indexer(IndexStore(index_dir), batch_size=kwargs.pop("batch_size", 5000)).run(paths, **kwargs)
+def index(index_dir, paths, tuning=IndexTuning(), **kwargs):
+    return Indexer(IndexStore(index_dir), batch_size=kwargs.pop("batch_size", 5000), tuning=tuning).run(paths, **kwargs)
 
 
 def snapshot(root: Path) -> dict:
@@ -571,16 +576,13 @@ def test_commit_is_flushed_before_the_toc_rename_and_the_directory_after(tmp_pat
 
 
 def test_streamed_file_with_documents_built_by_workers(tmp_path, write_files, monkeypatch):
-    from newsearch import parse
 
     words = ["marché", "musée", "théâtre", "récolte", "hôpital"]
     records = [rec(i, words[i % 5]) for i in range(90)]
     folder = write_files({"flux.jsonl": jsonl(*records[:60]) + "{cassé\n" + jsonl(*records[60:])})
     serial, pooled = tmp_path / "serial", tmp_path / "pooled"
     Indexer(IndexStore(serial), batch_size=40, workers=0).run([folder])  # one process, the file read whole
-    monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(indexer_module, "POOL_MIN_ARTICLES", 10)
-    report = Indexer(IndexStore(pooled), batch_size=40, workers=1).run([folder])
+    report = Indexer(IndexStore(pooled), batch_size=40, workers=1, tuning=POOLED).run([folder])
     assert counts(report) == (90, 0, 0, 0) and report.documents == 90 and report.commits == 3
     assert report.skipped == [{"path": f"{folder / 'flux.jsonl'}:61", "reason": "malformed JSON (Expecting property name enclosed in double quotes, column 2)"}]  # fmt: skip
     state = verify(IndexStore(pooled))
@@ -602,14 +604,11 @@ def test_streamed_file_with_documents_built_by_workers(tmp_path, write_files, mo
 
 @pytest.mark.parametrize("batch_size", [1000, 7])
 def test_workers_keep_the_first_version_of_a_repeated_id(tmp_path, write_files, monkeypatch, batch_size):
-    from newsearch import parse
 
     first = [rec(i) for i in range(30)] + [rec(5, "musée")]  # dep-5 again, later in the same file
     folder = write_files({"a.json": json.dumps([rec(7, "hôpital")]), "b.jsonl": jsonl(*first, rec(40, "récolte"))})
-    monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(indexer_module, "POOL_MIN_ARTICLES", 10)
     ix = tmp_path / "ix"
-    report = Indexer(IndexStore(ix), batch_size=batch_size, workers=2).run([folder])
+    report = Indexer(IndexStore(ix), batch_size=batch_size, workers=2, tuning=POOLED).run([folder])
     assert report.documents == 31 and report.skipped == []
     assert [w["reason"] for w in report.warnings] == [
         "id 'dep-5' already given at " + f"{folder / 'b.jsonl'}:6: not indexed again"
@@ -630,7 +629,6 @@ def test_workers_keep_the_first_version_of_a_repeated_id(tmp_path, write_files, 
 
 
 def test_an_article_a_worker_cannot_build_costs_that_article_alone(tmp_path, write_files, monkeypatch):
-    from newsearch import parse
 
     folder = write_files({"a.jsonl": jsonl(*(rec(i) for i in range(20)))})
     ix = tmp_path / "ix"
@@ -643,10 +641,8 @@ def test_an_article_a_worker_cannot_build_costs_that_article_alone(tmp_path, wri
             raise ValueError(f"no document for {article.id}")
         return build(article)
 
-    monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(indexer_module, "POOL_MIN_ARTICLES", 10)
     monkeypatch.setattr(indexer_module, "article_document", flaky)
-    report = Indexer(IndexStore(ix), workers=2, batch_size=15).run([folder])
+    report = Indexer(IndexStore(ix), workers=2, batch_size=15, tuning=POOLED).run([folder])
     assert sorted(s["path"] for s in report.skipped) == [f"{folder / 'a.jsonl'}:{n}" for n in (34, 4)]
     assert {s["reason"] for s in report.skipped} == {
         "indexer failure: ValueError: no document for dep-3",
@@ -660,7 +656,6 @@ def test_an_article_a_worker_cannot_build_costs_that_article_alone(tmp_path, wri
 
 
 def test_a_worker_that_dies_stops_the_run_with_a_clear_error(tmp_path, write_files, monkeypatch):
-    from newsearch import parse
     from newsearch.errors import WorkerError
 
     folder = write_files({"a.jsonl": jsonl(*(rec(i) for i in range(40)))})
@@ -671,18 +666,15 @@ def test_a_worker_that_dies_stops_the_run_with_a_clear_error(tmp_path, write_fil
             os._exit(9)  # as if killed (out of memory)
         return build(article)
 
-    monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(indexer_module, "POOL_MIN_ARTICLES", 10)
     monkeypatch.setattr(indexer_module, "article_document", dying)
     with pytest.raises(WorkerError, match=r"an indexing worker stopped unexpectedly \(exit code 9\)"):
-        Indexer(IndexStore(tmp_path / "ix"), batch_size=20, workers=2).run([folder])
+        Indexer(IndexStore(tmp_path / "ix"), batch_size=20, workers=2, tuning=POOLED).run([folder])
     monkeypatch.setattr(indexer_module, "article_document", build)
-    report = Indexer(IndexStore(tmp_path / "ix"), workers=2).run([folder])
+    report = Indexer(IndexStore(tmp_path / "ix"), workers=2, tuning=POOLED).run([folder])
     assert report.documents == 40 and verify(IndexStore(tmp_path / "ix")).ok
 
 
 def test_a_file_unreadable_midway_keeps_what_the_workers_built(tmp_path, write_files, monkeypatch):
-    from newsearch import parse
     from newsearch.errors import ParseError
 
     folder = write_files({"flux.jsonl": jsonl(*(rec(i) for i in range(60)))})
@@ -694,11 +686,9 @@ def test_a_file_unreadable_midway_keeps_what_the_workers_built(tmp_path, write_f
                 raise ParseError(f"{path}: cannot read: Input/output error")
             yield article
 
-    monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(indexer_module, "POOL_MIN_ARTICLES", 10)
     monkeypatch.setattr(indexer_module, "iter_jsonl", failing)
     ix = tmp_path / "ix"
-    report = Indexer(IndexStore(ix), workers=2).run([folder])
+    report = Indexer(IndexStore(ix), workers=2, tuning=POOLED).run([folder])
     assert report.skipped == [{"path": str(folder / "flux.jsonl"), "reason": "cannot read: Input/output error"}]
     with IndexStore(ix).open().searcher() as searcher:
         (record,) = read_records(searcher).values()
@@ -735,9 +725,10 @@ def test_segments_merge_by_size_tier(tmp_path, write_files, monkeypatch):
     folder = write_files({"a.jsonl": jsonl(*(rec(i) for i in range(100)))})
 
     def segments(factor):
-        monkeypatch.setattr(indexer_module, "MERGE_FACTOR", factor)
         ix = tmp_path / f"ix{factor}"
-        report = Indexer(IndexStore(ix), batch_size=12, workers=0).run([folder])
+        report = Indexer(IndexStore(ix), batch_size=12, workers=0, tuning=IndexTuning(merge_factor=factor)).run(
+            [folder]
+        )
         assert report.commits == 9 and report.documents == 100 and verify(IndexStore(ix)).ok
         found = IndexStore(ix).open()._segments()
         assert sum(s.doc_count() for s in found) == 101  # the articles and the file's record
@@ -755,7 +746,6 @@ def test_streamed_file_skips_a_line_the_parser_fails_on_and_keeps_its_articles_w
 ):
     from newsearch import parse
 
-    monkeypatch.setattr(parse, "STREAM_MIN_BYTES", 0)
     original = parse.article_from_record
 
     def buggy(record, path, where, *args):
@@ -766,11 +756,11 @@ def test_streamed_file_skips_a_line_the_parser_fails_on_and_keeps_its_articles_w
     monkeypatch.setattr(parse, "article_from_record", buggy)
     folder = write_files({"flux.jsonl": jsonl(rec(1), rec(2), rec(3))})
     ix = tmp_path / "ix"
-    report = index(ix, [folder])
+    report = index(ix, [folder], tuning=STREAMED)
     assert counts(report) == (2, 0, 0, 0)
     assert report.skipped == [{"path": f"{folder / 'flux.jsonl'}:2", "reason": "parser failure: KeyError: 'oops'"}]
     (folder / "flux.jsonl").write_text("{cassé\n{cassé aussi\n", encoding="utf-8")
-    report = index(ix, [folder])
+    report = index(ix, [folder], tuning=STREAMED)
     assert counts(report) == (0, 0, 0, 2) and report.documents == 2
     assert [s["reason"] for s in report.skipped] == ["no readable article (malformed JSON (Expecting property name enclosed in double quotes, column 2))"]  # fmt: skip
     assert verify(IndexStore(ix)).ok

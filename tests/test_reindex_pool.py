@@ -22,8 +22,9 @@ def test_worker_pool_from_a_script_without_main_guard(tmp_path):
             f"""
             import newsearch.indexer as indexer
             from newsearch.store import IndexStore
-            indexer.POOL_MIN_ARTICLES = 10
-            report = indexer.Indexer(IndexStore({str(tmp_path / "index")!r}), workers=1).run([{str(folder)!r}])
+            from newsearch.tuning import IndexTuning
+            tuning = IndexTuning(pool_min_articles=10)
+            report = indexer.Indexer(IndexStore({str(tmp_path / "index")!r}), workers=1, tuning=tuning).run([{str(folder)!r}])
             print(report.documents)
             """
         ),

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from whoosh.reading import SegmentReader
@@ -53,6 +54,7 @@ from .parse import (
 )
 from .schema import ARTICLE, ENTITY_FIELDS, INDEX_VERSION, SEARCH_FIELDS, SOURCE, Analysed, build_schema
 from .store import IndexStore, IndexWriter, open_whoosh, write_error
+from .tuning import DEFAULT_INDEX_TUNING, IndexTuning
 
 Progress = Callable[..., None]
 
@@ -167,20 +169,10 @@ class SourceRecord:
 
 
 ENTITY_CHARS = 2000
-# Below this many articles to (re)write in a file, worker processes cost more to start than they save.
-POOL_MIN_ARTICLES = 2000
-# Segments of one size tier (1–9, 10–99, 100–999… live documents) that merge into one. Whoosh merges in this
-# process, re-reading and re-writing every posting, while the workers wait: 7 minutes for 40,000 articles here,
-# about the time it takes to index them. Search hardly depends on the number of segments (8,000 articles in 6
-# or 57 segments: same median and p95), so big segments merge only once 256 pile up, which bounds the open
-# files; small ones (source records, small updates) merge cheaply and soon.
-MERGE_FACTOR = 16
-MERGE_FACTOR_TINY = 4
-MERGE_FACTOR_BIG = 256
 _FIELDS = build_schema()
 
 
-def merge_tiers(writer, segments: list) -> list:
+def merge_tiers(writer, segments: list, tuning: IndexTuning = DEFAULT_INDEX_TUNING) -> list:
     """Whoosh merge policy: merge the segments of a size tier into the writer's once the tier is full.
 
     Whoosh's own policy (MERGE_SMALL) merges every segment up to a Fibonacci bound: with segments of a few
@@ -192,7 +184,9 @@ def merge_tiers(writer, segments: list) -> list:
         tiers.setdefault(len(str(segment.doc_count())), []).append(segment)
     merged = set()
     for tier, members in tiers.items():
-        factor = MERGE_FACTOR_TINY if tier == 1 else MERGE_FACTOR if tier <= 3 else MERGE_FACTOR_BIG
+        factor = (
+            tuning.merge_factor_tiny if tier == 1 else tuning.merge_factor if tier <= 3 else tuning.merge_factor_big
+        )
         if len(members) >= factor:
             for segment in members:
                 reader = SegmentReader(writer.storage, writer.schema, segment)
@@ -387,9 +381,11 @@ class Indexer:
         workers: int | None = None,
         limits: Limits = DEFAULT_LIMITS,
         follow_symlinks: bool = False,
+        tuning: IndexTuning = DEFAULT_INDEX_TUNING,
     ):
         self.store = store
         self.limits = limits
+        self.tuning = tuning
         self.follow_symlinks = follow_symlinks
         # As many workers as cores: this process mostly waits for them, and writes between their chunks.
         self.workers = (os.cpu_count() or 1) if workers is None else workers
@@ -695,7 +691,7 @@ class Indexer:
             return
         if rec and rec.complete and rec.size == info.st_size and rec.mtime == info.st_mtime_ns:
             return
-        big = streamable(path)
+        big = streamable(path, self.tuning.stream_min_bytes)
         try:
             if big:
                 data, digest = None, file_digest(path, self.limits)
@@ -759,8 +755,8 @@ class Indexer:
         try:
             # Enough articles to keep worker processes busy: they build documents and segments while this
             # process reads on.
-            ahead, pairs = _peek(todo(), POOL_MIN_ARTICLES)
-            with job.building(ahead >= POOL_MIN_ARTICLES):
+            ahead, pairs = _peek(todo(), self.tuning.pool_min_articles)
+            with job.building(ahead >= self.tuning.pool_min_articles):
                 for article, digest_doc in pairs:
                     try:
                         job.write_article(article)
@@ -1048,7 +1044,7 @@ class _Job:
                         writer.update_document(**doc)
                     else:
                         writer.add_document(**doc)
-                writer.commit(mergetype=merge_tiers)
+                writer.commit(mergetype=partial(merge_tiers, tuning=self.indexer.tuning))
                 self.indexer.store.update_checksums(Path(self.ix.storage.folder))
             except BaseException:
                 try:

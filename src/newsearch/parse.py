@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .dates import parse_french_date, parse_iso
 from .errors import DependencyError, ParseError
+from .tuning import DEFAULT_INDEX_TUNING
 
 TEXT_SUFFIXES = (".txt",)
 HTML_SUFFIXES = (".html", ".htm")
@@ -28,8 +29,6 @@ JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSON_SUFFIXES + JSONL_SUFFIXES
 
 MB = 1024**2
-# JSONL files above this size (decompressed or not) are read line by line, so memory does not grow with them.
-STREAM_MIN_BYTES = 4 * MB
 # One-line fields (title, author, section, url) longer than this are cut: no headline is this long.
 MAX_LINE_CHARS = 2000
 # Seconds a read may wait for data before its file is skipped (reads of local regular files never wait).
@@ -982,13 +981,13 @@ def file_digest(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
     return digest.hexdigest()
 
 
-def streamable(path: Path) -> bool:
-    """Tell whether a file is a big JSONL file, read line by line rather than whole."""
+def streamable(path: Path, min_bytes: int = DEFAULT_INDEX_TUNING.stream_min_bytes) -> bool:
+    """Tell whether a file is a big JSONL file (min_bytes or more, or gzipped), read line by line rather than whole."""
     name = path.name.lower()
     if not name.endswith(JSONL_SUFFIXES):
         return False
     try:
-        if path.stat().st_size < STREAM_MIN_BYTES and not name.endswith(".gz"):
+        if path.stat().st_size < min_bytes and not name.endswith(".gz"):
             return False
         with _open_binary(path) as fh:
             head = fh.read(4)
