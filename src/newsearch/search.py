@@ -248,9 +248,11 @@ def _best_window(spans: list, hits: list[int], terms: set[str], words: int) -> i
     return best
 
 
-def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> str:
-    """Return about `words` words of text around the densest group of query terms, marked **like this**."""
-    text = text[:SNIPPET_SCAN_CHARS].replace(MARK, "* *")
+def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS, scan_chars: int = SNIPPET_SCAN_CHARS) -> str:
+    """Return about `words` words of text around the densest group of query terms, marked **like this**; only the
+    first scan_chars characters are read."""
+    cut = len(text) > scan_chars
+    text = text[:scan_chars].replace(MARK, "* *")
     spans, hits, seen, truncated = [], [], set(), False
     for i, span in enumerate(iter_words(text)):
         spans.append(span)
@@ -280,7 +282,7 @@ def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> str:
         pos = end
     snippet = " ".join("".join(pieces).split())
     prefix = "… " if first > 0 else ""
-    suffix = " …" if last < len(spans) or truncated else ""
+    suffix = " …" if last < len(spans) or truncated or cut else ""
     return prefix + snippet + suffix
 
 
@@ -432,16 +434,22 @@ class Engine:
             hits_docs, scores, total, matched = self._run(searcher, cache, q, allowed, request, fetch, budget)
         if q is not None and request.sort != "date" and not plan.long and budget.allows("rerank", optional=True):
             hits_docs = self._rescore(searcher, hits_docs, scores, plan.words)
+        stored: dict[int, dict] = {}  # stored fields the second stage read, for the page's hits
         if passage and budget.allows("rerank", optional=True):
             go_on = partial(budget.allows, "rerank", optional=True)
-            hits_docs = rerank.rerank_passage(searcher, hits_docs, scores, plan.match, passage_df, go_on) or hits_docs
+            hits_docs = (
+                rerank.rerank_passage(searcher, hits_docs, scores, plan.match, passage_df, go_on, stored) or hits_docs
+            )
         if q is not None and request.sort == "recent":
             hits_docs = self._freshen(cache, hits_docs, scores)
         if collapse:
             hits_docs = self._collapse(cache, hits_docs)
         page_docs = hits_docs[(request.page - 1) * request.limit : wanted]
         terms = query_terms(q)
-        hits = [self._hit(searcher, d, scores.get(d), terms if budget.allows("snippets") else None) for d in page_docs]
+        # A passage's best window is in the lead, which restates it: its snippets read the start of each article.
+        scan = rerank.PASSAGE_SNIPPET_CHARS if passage else SNIPPET_SCAN_CHARS
+        hits = [self._hit(searcher, d, scores.get(d), terms if budget.allows("snippets") else None, stored.get(d), scan)
+                for d in page_docs]  # fmt: skip
         for d, hit in zip(page_docs, hits, strict=True):
             hit["cluster"] = self._cluster_info(searcher, cache, d, matched)
         suggestion = None
@@ -577,14 +585,14 @@ class Engine:
         return ordered, total, keep
 
     @staticmethod
-    def _hit(searcher, docnum, score, terms) -> dict:
-        """One hit as plain data; terms None: no snippet (the budget cut them)."""
-        fields = searcher.stored_fields(docnum)
+    def _hit(searcher, docnum, score, terms, fields=None, scan_chars: int = SNIPPET_SCAN_CHARS) -> dict:
+        """One hit as plain data; terms None: no snippet (the budget cut them). fields: its stored fields, if read."""
+        fields = fields or searcher.stored_fields(docnum)
         text = fields.get("body") or fields.get("summary") or ""
         return {
             **_listing(fields),
             "score": round(score, 4) if score is not None else None,
-            "snippet": make_snippet(text, terms) if terms is not None else "",
+            "snippet": make_snippet(text, terms, scan_chars=scan_chars) if terms is not None else "",
         }
 
     @staticmethod
