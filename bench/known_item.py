@@ -1,14 +1,17 @@
 """Known-item ranking check on ../shared: query = an article's summary, answer = that article.
 
-Usage: python bench/known_item.py [--task summary|title] [--limit-ids N] [--rebuild]
+Usage: python bench/known_item.py [--task summary|title] [--subset] [--limit-ids N] [--rebuild] [--page N]
                                  [--set MODULE.NAME=VALUE ...] [--against MODULE.NAME=VALUE ...]
 
 --set changes a setting of newsearch for the run (e.g. --set rerank.TITLE_COVERAGE=0); --against runs the
 queries a second time with other settings (on top of the defaults) and prints both rows side by side.
 
 The corpus is indexed without any summary (and, for the title task, without the titles), into
-bench/data/known-item-<task>/, rebuilt only when missing or built by another index version.
-Prints MRR@10, Recall@10, Recall@100 and nDCG@10 next to the reference engines of eval/README.md.
+bench/data/known-item-<task>/, rebuilt only when missing or built by another index version. --subset indexes
+eval/README.md's smaller corpus instead, the first 10,000 articles plus the dev answers, into
+bench/data/known-item-<task>-subset/. Prints MRR@10, Recall@10, Recall@100, nDCG@10 and the mean and median
+latency of the known-item call (limit 100, no collapsing; --page 10 times a page of 10 instead, ranking
+measured on those 10) next to the reference engines of eval/README.md.
 """
 
 from __future__ import annotations
@@ -37,8 +40,12 @@ DATA = ROOT / "bench" / "data"
 REFERENCES = {
     "summary": [("Lucene 8.7 FrenchAnalyzer BM25", 0.730, 0.888), ("tantivy 0.27 fr_stem", 0.733, 0.880),
                 ("SQLite FTS5 unicode61", 0.751, 0.893)],
+    "summary-subset": [("Lucene 8.7 FrenchAnalyzer BM25", 0.851, 0.938), ("tantivy 0.27 fr_stem", 0.845, 0.932),
+                       ("SQLite FTS5 unicode61", 0.868, 0.942)],
     "title": [("Lucene 8.7 FrenchAnalyzer BM25", 0.28, None)],
+    "title-subset": [],
 }  # fmt: skip
+SUBSET_FIRST = 10_000  # eval/README.md's smaller corpus: the first 10,000 articles plus the dev answers
 
 
 def load_corpus() -> dict[str, dict]:
@@ -47,9 +54,16 @@ def load_corpus() -> dict[str, dict]:
         return {rec["id"]: rec for rec in map(json.loads, fh)}
 
 
-def build_index(corpus: dict[str, dict], task: str, rebuild: bool) -> Path:
-    """Index the corpus without summaries (and without titles for the title task)."""
-    index_dir = DATA / f"known-item-{task}"
+def subset_of(corpus: dict[str, dict], answers: list[str], first: int = SUBSET_FIRST) -> dict[str, dict]:
+    """Return the first `first` articles of the corpus (in file order) plus the answers, in corpus order."""
+    keep = set(list(corpus)[:first]) | set(answers)
+    return {i: rec for i, rec in corpus.items() if i in keep}
+
+
+def build_index(corpus: dict[str, dict], task: str, rebuild: bool, name: str | None = None) -> Path:
+    """Index the corpus without summaries (and without titles for the title task) into bench/data/<name>."""
+    name = name or f"known-item-{task}"
+    index_dir = DATA / name
     store = IndexStore(index_dir)
     if store.exists() and not rebuild:
         try:
@@ -58,7 +72,7 @@ def build_index(corpus: dict[str, dict], task: str, rebuild: bool) -> Path:
         except Exception:
             pass
     DATA.mkdir(parents=True, exist_ok=True)
-    source = DATA / f"corpus-{task}.jsonl"
+    source = DATA / f"corpus-{name.removeprefix('known-item-')}.jsonl"
     with open(source, "w", encoding="utf-8") as out:
         for rec in corpus.values():
             rec = {k: v for k, v in rec.items() if k != "summary"}
@@ -72,7 +86,7 @@ def build_index(corpus: dict[str, dict], task: str, rebuild: bool) -> Path:
 
 
 def evaluate(engine: Engine, queries: list[tuple[str, str]], depth: int = 100) -> dict:
-    """Run the queries; return MRR@10, Recall@10, Recall@100, nDCG@10 and the median latency."""
+    """Run the queries; return MRR@10, Recall@10, Recall@100, nDCG@10 and the mean and median latency."""
     reciprocal, r10, r100, ndcg, times = [], [], [], [], []
     for answer, text in queries:
         started = time.perf_counter()
@@ -95,6 +109,7 @@ def evaluate(engine: Engine, queries: list[tuple[str, str]], depth: int = 100) -
         "R@100": sum(r100) / n,
         "nDCG@10": sum(ndcg) / n,
         "median ms": statistics.median(times) * 1000,
+        "mean ms": statistics.fmean(times) * 1000,
         "queries": n,
     }
 
@@ -113,11 +128,11 @@ def apply_settings(settings: list[str]) -> dict:
     return old
 
 
-def run_config(engine: Engine, queries, settings: list[str]) -> dict:
+def run_config(engine: Engine, queries, settings: list[str], depth: int = 100) -> dict:
     """Evaluate the queries with some settings changed, then put the settings back."""
     old = apply_settings(settings)
     try:
-        return evaluate(engine, queries)
+        return evaluate(engine, queries, depth)
     finally:
         for (module, attr), value in old.items():
             setattr(module, attr, value)
@@ -127,35 +142,44 @@ def row(name: str, result: dict) -> str:
     """One Markdown table row of a result."""
     return (
         f"| {name} | {result['MRR@10']:.4f} | {result['R@10']:.4f} | {result['R@100']:.4f} "
-        f"| {result['nDCG@10']:.4f} | {result['median ms']:.1f} |"
+        f"| {result['nDCG@10']:.4f} | {result['median ms']:.1f} | {result['mean ms']:.1f} |"
     )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=["summary", "title"], default="summary")
+    parser.add_argument("--subset", action="store_true", help="the first 10,000 articles plus the dev answers")
     parser.add_argument("--limit-ids", type=int, default=None, help="only the first N dev ids")
+    parser.add_argument("--page", type=int, default=100, help="hits asked for (100; 10 times a page of 10)")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="MODULE.NAME=VALUE")
     parser.add_argument("--against", action="append", default=[], metavar="MODULE.NAME=VALUE")
     args = parser.parse_args()
     corpus = load_corpus()
-    ids = (SHARED / "eval" / "known-item-dev.txt").read_text().split()[: args.limit_ids]
+    dev_ids = (SHARED / "eval" / "known-item-dev.txt").read_text().split()
+    name = f"known-item-{args.task}"
+    if args.subset:
+        corpus = subset_of(corpus, dev_ids)
+        name += "-subset"
+    ids = dev_ids[: args.limit_ids]
     field = "summary" if args.task == "summary" else "title"
     queries = [(i, corpus[i][field]) for i in ids if corpus.get(i, {}).get(field)]
-    engine = Engine(build_index(corpus, args.task, args.rebuild))
-    result = run_config(engine, queries, args.settings)
-    other = run_config(engine, queries, args.against) if args.against else None
-    print(f"\nKnown-item task: query = {field}, {result['queries']} dev ids, {len(corpus)} articles\n")
-    print("| engine | MRR@10 | R@10 | R@100 | nDCG@10 | median ms |")
-    print("|---|---|---|---|---|---|")
+    engine = Engine(build_index(corpus, args.task, args.rebuild, name))
+    result = run_config(engine, queries, args.settings, args.page)
+    other = run_config(engine, queries, args.against, args.page) if args.against else None
+    print(
+        f"\nKnown-item task: query = {field}, {result['queries']} dev ids, {len(corpus)} articles, {args.page} hits\n"
+    )
+    print("| engine | MRR@10 | R@10 | R@100 | nDCG@10 | median ms | mean ms |")
+    print("|---|---|---|---|---|---|---|")
     print(row("newsearch" + "".join(f" {s}" for s in args.settings), result))
     if other is not None:
         print(row("newsearch" + "".join(f" {s}" for s in args.against), other))
-        delta = {k: other[k] - result[k] for k in ("MRR@10", "R@10", "R@100", "nDCG@10", "median ms")}
+        delta = {k: other[k] - result[k] for k in ("MRR@10", "R@10", "R@100", "nDCG@10", "median ms", "mean ms")}
         print(row("difference (second − first)", delta))
-    for name, mrr, r10 in REFERENCES[args.task]:
-        print(f"| {name} | {mrr:.3f} | {r10 if r10 is not None else '–'} | – | – | – |")
+    for engine_name, mrr, r10 in REFERENCES[name.removeprefix("known-item-")]:
+        print(f"| {engine_name} | {mrr:.3f} | {r10 if r10 is not None else '–'} | – | – | – | – |")
 
 
 if __name__ == "__main__":

@@ -232,13 +232,18 @@ def test_term_leaves_walked_by_blocks_equal_the_matchers_walk_exactly(tmp_path, 
     assert searcher.reader().has_deletions()
     queries = [wq.Term(f, t, boost=b) for f, t in (("body", "march"), ("title", "march"), ("body", "couvert"))
                for b in (1.0, 1.2)]  # fmt: skip
+    queries.append(wq.Term("body", "absentword"))
     fast = LeafCache(searcher)
     fast_results = [fast.scores(q) for q in queries]
+    # One scorer for every segment (_term_walk), then the matchers' blocks (_term_blocks), then Whoosh's own walk.
+    monkeypatch.setattr(docsets.LeafCache, "_term_walk", lambda *args: False)
+    blocks = LeafCache(searcher)
+    blocks_results = [blocks.scores(q) for q in queries]
     monkeypatch.setattr(docsets.LeafCache, "_term_blocks", lambda *args: False)
     slow = LeafCache(searcher)
-    for q, found in zip(queries, fast_results, strict=True):
-        assert found == slow.scores(q), q  # the same floats, not only close ones
-        assert found
+    for q, found, by_blocks in zip(queries, fast_results, blocks_results, strict=True):
+        assert found == by_blocks == slow.scores(q), q  # the same floats, not only close ones
+        assert found or q.text == "absentword"
 
 
 def test_facet_postings_read_in_order_equal_the_public_api(tmp_path, monkeypatch):

@@ -628,3 +628,27 @@ def test_the_leaf_cache_tells_what_it_holds_and_remembers_derived_answers_once(i
     calls = []
     assert leaves.remember("k", lambda: calls.append(1) or "v") == "v" == leaves.remember("k", lambda: "other")
     assert calls == [1]
+
+
+def test_the_passage_window_cut_keeps_the_answer_and_ranks_the_rest_below(index_from_records, monkeypatch):
+    from newsearch import rerank
+
+    answer = "La hausse des prix de l'énergie pèse sur les budgets des collectivités locales cet hiver."
+    records = [{"id": "answer", "title": "Hausse des prix de l'énergie", "body": answer}]
+    records += [{"id": f"partial{n}", "title": f"Brève {n}", "body": f"L'hiver arrive. {FILLER}"} for n in range(25)]
+    engine = Engine(index_from_records(records))
+    monkeypatch.setattr(rerank, "WINDOW_MIN", 3)
+    every = ids(engine, PASSAGE)
+    hits = engine.search(SearchRequest(q=PASSAGE, limit=100, collapse=False)).hits
+    assert every[0] == "answer" and len(every) == 26  # the cut re-orders fewer hits, it drops none
+    scores = [h["score"] for h in hits]
+    assert scores == sorted(scores, reverse=True)  # hits past the window rank below it
+    monkeypatch.setattr(rerank, "WINDOW_SHARE", 0.0)  # every first-stage hit re-ranked
+    assert ids(engine, PASSAGE)[0] == "answer" and len(ids(engine, PASSAGE)) == 26
+
+
+def test_passage_snippets_read_only_the_start_of_long_articles():
+    text = "Le marché couvert ouvre ses portes. " + "Des mots sans rapport. " * 200 + "Un marché à la fin."
+    snippet = make_snippet(text, {"march"}, scan_chars=200)
+    assert snippet.startswith("Le **marché** couvert") and snippet.endswith(" …")
+    assert "Un **marché** à la **fin**" in make_snippet(text, {"march", "fin"})  # the default reads 6,000

@@ -25,7 +25,7 @@ from .parse import tag_key
 from .query import PASSAGE_BOOSTS, QueryPlan, plan_query, whoosh_query
 from .related import related_docs
 from .schema import ARTICLE, SEARCH_FIELDS, SOURCE
-from .snippets import make_snippet, query_terms
+from .snippets import SNIPPET_SCAN_CHARS, make_snippet, query_terms
 from .store import IndexStore
 from .synonyms import load_synonyms
 from .tuning import DEFAULT_TUNING, Tuning
@@ -194,6 +194,8 @@ class Candidates:
     total: int  # every match, copies included
     matched: DocSet
     copies: int = 0  # matches that grouping hides
+    # Stored fields a later stage read (the passage's second stage reads its window), for the page's hits.
+    stored: dict[int, dict] = field(default_factory=dict)
 
 
 # --- first stage: a passage --------------------------------------------------------------------
@@ -446,7 +448,8 @@ class Engine:
             docs = self._rescore(searcher, docs, scores, plan.words)
         if ranked and matcher.passage and budget.allows("rerank", optional=True):
             go_on = partial(budget.allows, "rerank", optional=True)
-            docs = rerank.rerank_passage(searcher, docs, scores, plan.match, matcher.df, go_on) or docs
+            found = rerank.rerank_passage(searcher, docs, scores, plan.match, matcher.df, go_on, candidates.stored)
+            docs = found or docs
         if matcher.q is not None and request.sort == "recent":
             docs = self._freshen(cache, docs, scores)
         if request.collapse and not request.cluster and cache.cluster_of:
@@ -505,10 +508,14 @@ class Engine:
         page_docs = docs[(request.page - 1) * request.limit : request.page * request.limit]
         terms = query_terms(matcher.q)
         leaves = self._leaves_of(searcher)
-        hits = [
-            self._hit(searcher, d, candidates.scores.get(d), terms if budget.allows("snippets") else None, leaves)
-            for d in page_docs
-        ]
+        # A passage's best window is in the lead, which restates it: its snippets read the start of each article.
+        scan = rerank.PASSAGE_SNIPPET_CHARS if matcher.passage else SNIPPET_SCAN_CHARS
+        hits = []
+        for d in page_docs:
+            terms_here = terms if budget.allows("snippets") else None
+            hits.append(
+                self._hit(searcher, d, candidates.scores.get(d), terms_here, leaves, candidates.stored.get(d), scan)
+            )
         for d, hit in zip(page_docs, hits, strict=True):
             hit["cluster"] = self._cluster_info(searcher, cache, d, candidates.matched)
         suggestion = None
@@ -538,9 +545,9 @@ class Engine:
         return {"id": searcher.stored_fields(rep)["id"], "reprises": copies} if copies else None
 
     @staticmethod
-    def _hit(searcher, docnum, score, terms, leaves=None) -> dict:
-        """One hit as plain data; terms None: no snippet (the budget cut them)."""
-        fields = searcher.stored_fields(docnum)
+    def _hit(searcher, docnum, score, terms, leaves=None, fields=None, scan_chars: int = SNIPPET_SCAN_CHARS) -> dict:
+        """One hit as plain data; terms None: no snippet (the budget cut them). fields: its stored fields, if read."""
+        fields = fields or searcher.stored_fields(docnum)
         field = "body" if fields.get("body") else "summary"
         text = fields.get(field) or ""
         if terms and leaves is not None and not any(_may_hold(leaves, field, t, docnum) for t in terms):
@@ -548,7 +555,7 @@ class Engine:
         return {
             **_listing(fields),
             "score": round(score, 4) if score is not None else None,
-            "snippet": make_snippet(text, terms) if terms is not None else "",
+            "snippet": make_snippet(text, terms, scan_chars=scan_chars) if terms is not None else "",
         }
 
     @staticmethod

@@ -72,9 +72,11 @@ class _Spans:
         return match.start() + skip, match.end(), forms
 
 
-def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> str:
-    """Return about `words` words of text around the densest group of query terms, marked **like this**."""
-    text = text[:SNIPPET_SCAN_CHARS].replace(MARK, "* *")
+def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS, scan_chars: int = SNIPPET_SCAN_CHARS) -> str:
+    """Return about `words` words of text around the densest group of query terms, marked **like this**; only the
+    first scan_chars characters are read."""
+    cut = len(text) > scan_chars
+    text = text[:scan_chars].replace(MARK, "* *")
     matches, entries, forms_of, hits = [], [], [], []
     hitting: set[tuple[str, ...]] = set()  # the forms (one per distinct word) that hold a query term
     seen: set[str] = set()
@@ -119,5 +121,5 @@ def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> str:
         pos = end
     snippet = " ".join("".join(pieces).split())
     prefix = "… " if first > 0 else ""
-    suffix = " …" if last < count or truncated else ""
+    suffix = " …" if last < count or truncated or cut else ""
     return prefix + snippet + suffix

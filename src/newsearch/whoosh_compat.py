@@ -282,6 +282,20 @@ def unwrap_term_matcher(m):
     return m, skip, boost
 
 
+def unwrap_postings(m):
+    """Return (W3 leaf matcher, docnums to skip) of a segment reader's postings(field, text), or None."""
+    # Touch: the FilterMatcher SegmentReader.postings puts around the codec's leaf matcher when the segment has
+    # deleted documents (FilterMatcher._exclude and _ids).
+    skip = ()
+    if type(m) is FilterMatcher:
+        if not m._exclude or m.boost != 1.0:
+            return None
+        skip, m = m._ids, m.child
+    if type(m) is not W3LeafMatcher:
+        return None
+    return m, skip
+
+
 def bm25_score_function(scorer):
     """Return (score(weight, field length), field length of a document) of a BM25F term scorer."""
     # Touch: BM25FScorer._score, the formula behind score() without the matcher it asks for weight and length.
