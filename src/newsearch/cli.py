@@ -20,6 +20,7 @@ import json
 import shutil
 import sys
 import textwrap
+from dataclasses import replace
 
 import click
 from click.core import ParameterSource
@@ -354,17 +355,13 @@ def query_command(
 
     query = " ".join(words)
 
+    # Every query of the command (one, or each line of --batch) shares its filters and page; each has its words.
+    facets = {name: list(value) if isinstance(value, tuple) else value for name, value in chosen.items()}
+    shared = SearchRequest(since=since, until=until, sort=sort, page=page, limit=limit, collapse=not no_collapse)
+    shared = replace(shared, **facets)
+
     def request(q):
-        return SearchRequest(
-            q=q,
-            since=since,
-            until=until,
-            sort=sort,
-            page=page,
-            limit=limit,
-            collapse=not no_collapse,
-            **{name: list(value) if isinstance(value, tuple) else value for name, value in chosen.items()},
-        )
+        return replace(shared, q=q)
 
     try:
         engine = Engine(index_dir)
