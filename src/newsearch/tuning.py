@@ -49,10 +49,7 @@ class Tuning:
 
     def changed(self, settings: dict[str, object]) -> Tuning:
         """Return a copy with some knobs changed, refusing a name that is no knob."""
-        unknown = set(settings) - {f.name for f in fields(self)}
-        if unknown:
-            raise ValueError(f"no such tuning knob: {', '.join(sorted(unknown))}")
-        return replace(self, **settings)
+        return _changed(self, settings)
 
 
 DEFAULT_TUNING = Tuning()
@@ -78,10 +75,15 @@ class IndexTuning:
 
     def changed(self, settings: dict[str, object]) -> IndexTuning:
         """Return a copy with some knobs changed, refusing a name that is no knob."""
-        unknown = set(settings) - {f.name for f in fields(self)}
-        if unknown:
-            raise ValueError(f"no such tuning knob: {', '.join(sorted(unknown))}")
-        return replace(self, **settings)
+        return _changed(self, settings)
 
 
 DEFAULT_INDEX_TUNING = IndexTuning()
+
+
+def _changed(knobs, settings: dict[str, object]):
+    """Return a copy of a frozen dataclass of knobs with some changed, refusing a name that is no knob."""
+    unknown = set(settings) - {f.name for f in fields(knobs)}
+    if unknown:
+        raise ValueError(f"no such tuning knob: {', '.join(sorted(unknown))}")
+    return replace(knobs, **settings)
