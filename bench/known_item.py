@@ -1,9 +1,9 @@
 """Known-item ranking check on ../shared: query = an article's summary, answer = that article.
 
 Usage: python bench/known_item.py [--task summary|title] [--subset] [--limit-ids N] [--rebuild] [--page N]
-                                 [--set MODULE.NAME=VALUE ...] [--against MODULE.NAME=VALUE ...]
+                                 [--set NAME=VALUE ...] [--against NAME=VALUE ...]
 
---set changes a setting of newsearch for the run (e.g. --set rerank.TITLE_COVERAGE=0); --against runs the
+--set changes a knob of newsearch's tuning.Tuning for the run (e.g. --set passage_title_coverage=0); --against runs the
 queries a second time with other settings (on top of the defaults) and prints both rows side by side.
 
 The corpus is indexed without any summary (and, for the title task, without the titles), into
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import ast
 import gzip
-import importlib
 import json
 import math
 import statistics
@@ -34,6 +33,7 @@ from newsearch.errors import QueryError  # noqa: E402
 from newsearch.indexer import Indexer  # noqa: E402
 from newsearch.search import Engine, SearchRequest  # noqa: E402
 from newsearch.store import IndexStore  # noqa: E402
+from newsearch.tuning import DEFAULT_TUNING, Tuning  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 DATA = ROOT / "bench" / "data"
@@ -114,28 +114,21 @@ def evaluate(engine: Engine, queries: list[tuple[str, str]], depth: int = 100) -
     }
 
 
-def apply_settings(settings: list[str]) -> dict:
-    """Set newsearch module constants from NAME=VALUE strings; return the old values to restore."""
-    old = {}
+def tuning_of(settings: list[str]) -> Tuning:
+    """Return the default tuning with the knobs of NAME=VALUE strings changed (a misspelt name stops the run)."""
+    changes = {}
     for item in settings:
         name, _, value = item.partition("=")
-        module_name, _, attr = name.rpartition(".")
-        module = importlib.import_module(f"newsearch.{module_name}")
-        if not hasattr(module, attr):
-            raise SystemExit(f"unknown setting {name}")
-        old[(module, attr)] = getattr(module, attr)
-        setattr(module, attr, ast.literal_eval(value))
-    return old
-
-
-def run_config(engine: Engine, queries, settings: list[str], depth: int = 100) -> dict:
-    """Evaluate the queries with some settings changed, then put the settings back."""
-    old = apply_settings(settings)
+        changes[name.removeprefix("tuning.")] = ast.literal_eval(value)
     try:
-        return evaluate(engine, queries, depth)
-    finally:
-        for (module, attr), value in old.items():
-            setattr(module, attr, value)
+        return DEFAULT_TUNING.changed(changes)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+
+
+def run_config(index_dir, queries, settings: list[str], depth: int = 100) -> dict:
+    """Evaluate the queries on an Engine of its own with some knobs changed."""
+    return evaluate(Engine(index_dir, tuning=tuning_of(settings)), queries, depth)
 
 
 def row(name: str, result: dict) -> str:
@@ -153,8 +146,8 @@ def main():
     parser.add_argument("--limit-ids", type=int, default=None, help="only the first N dev ids")
     parser.add_argument("--page", type=int, default=100, help="hits asked for (100; 10 times a page of 10)")
     parser.add_argument("--rebuild", action="store_true")
-    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="MODULE.NAME=VALUE")
-    parser.add_argument("--against", action="append", default=[], metavar="MODULE.NAME=VALUE")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--against", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
     corpus = load_corpus()
     dev_ids = (SHARED / "eval" / "known-item-dev.txt").read_text().split()
@@ -165,9 +158,9 @@ def main():
     ids = dev_ids[: args.limit_ids]
     field = "summary" if args.task == "summary" else "title"
     queries = [(i, corpus[i][field]) for i in ids if corpus.get(i, {}).get(field)]
-    engine = Engine(build_index(corpus, args.task, args.rebuild, name))
-    result = run_config(engine, queries, args.settings, args.page)
-    other = run_config(engine, queries, args.against, args.page) if args.against else None
+    index_dir = build_index(corpus, args.task, args.rebuild, name)
+    result = run_config(index_dir, queries, args.settings, args.page)
+    other = run_config(index_dir, queries, args.against, args.page) if args.against else None
     print(
         f"\nKnown-item task: query = {field}, {result['queries']} dev ids, {len(corpus)} articles, {args.page} hits\n"
     )

@@ -630,20 +630,20 @@ def test_the_leaf_cache_tells_what_it_holds_and_remembers_derived_answers_once(i
     assert calls == [1]
 
 
-def test_the_passage_window_cut_keeps_the_answer_and_ranks_the_rest_below(index_from_records, monkeypatch):
-    from newsearch import rerank
+def test_the_passage_window_cut_keeps_the_answer_and_ranks_the_rest_below(index_from_records):
+    from newsearch.tuning import Tuning
 
     answer = "La hausse des prix de l'énergie pèse sur les budgets des collectivités locales cet hiver."
     records = [{"id": "answer", "title": "Hausse des prix de l'énergie", "body": answer}]
     records += [{"id": f"partial{n}", "title": f"Brève {n}", "body": f"L'hiver arrive. {FILLER}"} for n in range(25)]
-    engine = Engine(index_from_records(records))
-    monkeypatch.setattr(rerank, "WINDOW_MIN", 3)
+    index_dir = index_from_records(records)
+    engine = Engine(index_dir, tuning=Tuning(passage_window_min=3))
     every = ids(engine, PASSAGE)
     hits = engine.search(SearchRequest(q=PASSAGE, limit=100, collapse=False)).hits
     assert every[0] == "answer" and len(every) == 26  # the cut re-orders fewer hits, it drops none
     scores = [h["score"] for h in hits]
     assert scores == sorted(scores, reverse=True)  # hits past the window rank below it
-    monkeypatch.setattr(rerank, "WINDOW_SHARE", 0.0)  # every first-stage hit re-ranked
+    engine = Engine(index_dir, tuning=Tuning(passage_window_min=3, passage_window_share=0.0))  # every hit re-ranked
     assert ids(engine, PASSAGE)[0] == "answer" and len(ids(engine, PASSAGE)) == 26
 
 

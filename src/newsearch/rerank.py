@@ -6,30 +6,14 @@ import math
 from collections import Counter
 
 from .analysis import text_terms
-
-# Tuned on the known-item harness (bench/known_item.py, dev ids only; bench/RESULTS.md has every setting tried).
-WINDOW = 100  # first-stage hits re-ranked at most; the answer is in Whoosh's top 100 for 96 % of the dev passages
-# ... of which only those scoring at least this share of the best first-stage score (but at least WINDOW_MIN):
-# an article far below the best one is not lifted to the top ten by the second stage (dev ids: the same MRR@10
-# and R@10 at 0.3, 39 articles read on average instead of 100 at 0.5).
-WINDOW_SHARE = 0.5
-WINDOW_MIN = 20
-TITLE_WEIGHT = 3.0  # a title word counts as three body words, before saturation (BM25F, not a sum of BM25s)
-K1 = 0.9
-B = 0.75
-LEAD_WORDS = 60  # the title and this many first analysed body words are the article's lead
-LEAD_BONUS = 0.5  # added to a word's weighted frequency when the lead has it
-TITLE_COVERAGE = 0.4  # weight of the share of the title's words found in the passage
-MAX_BODY_CHARS = 50_000  # a bound on the work per article; longer bodies are rare (dossiers, live blogs)
-# Characters of each hit read for a passage's snippet (keyword queries: search.SNIPPET_SCAN_CHARS, 6,000): the
-# snippets of a page of 100 passage hits were 40 % of the known-item call.
-PASSAGE_SNIPPET_CHARS = 1_500
+from .tuning import DEFAULT_TUNING, Tuning
 
 
 class PassageScorer:
     """Scores articles against one passage with field-weighted BM25 (BM25F) and title coverage."""
 
-    def __init__(self, searcher, text: str, df: dict[str, int] | None = None):
+    def __init__(self, searcher, text: str, df: dict[str, int] | None = None, tuning: Tuning = DEFAULT_TUNING):
+        self.tuning = tuning
         reader = searcher.reader()
         df = df or {}
         self.words = text_terms(text)  # repeats kept: a word said twice weighs twice
@@ -46,20 +30,22 @@ class PassageScorer:
 
     def score(self, fields: dict, title: list[str] | None = None) -> float:
         """Return the BM25F score of one article from its stored title (or its analysed words) and body."""
+        t = self.tuning
         if title is None:
             title = text_terms(fields.get("title") or "")
-        body = text_terms((fields.get("body") or "")[:MAX_BODY_CHARS])
+        body = text_terms((fields.get("body") or "")[: t.passage_max_body_chars])
         title_tf, body_tf = Counter(title), Counter(body)
-        lead = set(title) | set(body[:LEAD_WORDS])
-        title_norm = 1 - B + B * len(title) / self.avg_title
-        body_norm = 1 - B + B * len(body) / self.avg_body
+        lead = set(title) | set(body[: t.passage_lead_words])
+        b = t.passage_b
+        title_norm = 1 - b + b * len(title) / self.avg_title
+        body_norm = 1 - b + b * len(body) / self.avg_body
         total = 0.0
         for word in self.words:
-            tf = TITLE_WEIGHT * title_tf.get(word, 0) / title_norm + body_tf.get(word, 0) / body_norm
+            tf = t.passage_title_weight * title_tf.get(word, 0) / title_norm + body_tf.get(word, 0) / body_norm
             if word in lead:
-                tf += LEAD_BONUS
+                tf += t.passage_lead_bonus
             if tf:
-                total += self.idf[word] * tf / (K1 + tf)
+                total += self.idf[word] * tf / (t.passage_k1 + tf)
         return total
 
     def title_coverage(self, fields: dict, title: list[str] | None = None) -> float:
@@ -76,6 +62,7 @@ def rerank_passage(
     df: dict[str, int] | None = None,
     allowed=None,
     stored: dict | None = None,
+    tuning: Tuning = DEFAULT_TUNING,
 ) -> list[int] | None:
     """Re-order a passage's first hits by BM25F plus title coverage; later hits keep their order below.
 
@@ -86,14 +73,15 @@ def rerank_passage(
     """
     if not docs:
         return docs
-    scorer = PassageScorer(searcher, text, df)
+    scorer = PassageScorer(searcher, text, df, tuning)
     if not scorer.words:
         return docs
-    window = docs[:WINDOW]
+    window = docs[: tuning.passage_window]
     best = scores.get(window[0]) or 0.0
-    if best > 0 and len(window) > WINDOW_MIN:
-        kept = sum(1 for d in window[WINDOW_MIN:] if (scores.get(d) or 0.0) >= WINDOW_SHARE * best)
-        window = window[: WINDOW_MIN + kept]
+    least = tuning.passage_window_min
+    if best > 0 and len(window) > least:
+        kept = sum(1 for d in window[least:] if (scores.get(d) or 0.0) >= tuning.passage_window_share * best)
+        window = window[: least + kept]
     stored = {} if stored is None else stored
     titles, bm25f = {}, {}
     for d in window:
@@ -104,7 +92,7 @@ def rerank_passage(
         bm25f[d] = scorer.score(stored[d], titles[d])
     top = max(bm25f.values()) or 1.0
     for d in window:
-        scores[d] = bm25f[d] / top + TITLE_COVERAGE * scorer.title_coverage(stored[d], titles[d])
+        scores[d] = bm25f[d] / top + tuning.passage_title_coverage * scorer.title_coverage(stored[d], titles[d])
     ranked = sorted(window, key=lambda d: -scores[d])
     # Hits past the window stay below it, in their first-stage order, on the same scale.
     floor = min(scores[d] for d in window)

@@ -380,7 +380,7 @@ class Engine:
             if request.sort == "recent":
                 size = min(max(size, 200), MAX_RESULTS_WINDOW)  # freshness can lift hits from further down
             if matcher.passage and request.sort != "date":
-                size = max(size, rerank.WINDOW)  # the second stage re-orders that many first-stage hits
+                size = max(size, self.tuning.passage_window)  # the second stage re-orders that many hits
             return size, copies
 
         if matcher.q is None:
@@ -448,7 +448,9 @@ class Engine:
             docs = self._rescore(searcher, docs, scores, plan.words)
         if ranked and matcher.passage and budget.allows("rerank", optional=True):
             go_on = partial(budget.allows, "rerank", optional=True)
-            found = rerank.rerank_passage(searcher, docs, scores, plan.match, matcher.df, go_on, candidates.stored)
+            found = rerank.rerank_passage(
+                searcher, docs, scores, plan.match, matcher.df, go_on, candidates.stored, self.tuning
+            )
             docs = found or docs
         if matcher.q is not None and request.sort == "recent":
             docs = self._freshen(cache, docs, scores)
@@ -509,7 +511,7 @@ class Engine:
         terms = query_terms(matcher.q)
         leaves = self._leaves_of(searcher)
         # A passage's best window is in the lead, which restates it: its snippets read the start of each article.
-        scan = rerank.PASSAGE_SNIPPET_CHARS if matcher.passage else SNIPPET_SCAN_CHARS
+        scan = self.tuning.passage_snippet_chars if matcher.passage else SNIPPET_SCAN_CHARS
         hits = []
         for d in page_docs:
             terms_here = terms if budget.allows("snippets") else None

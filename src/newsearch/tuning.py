@@ -41,6 +41,29 @@ class Tuning:
     suggest_max_words: int = 8
     # Most articles read for the spellings of a suggested word, the one closest to what was typed being shown.
     surface_articles: int = 20
+    # The second stage of a pasted passage (rerank.py), tuned on the known-item harness (bench/known_item.py, dev
+    # ids only; bench/RESULTS.md has every setting tried). First-stage hits re-ranked at most (the answer is in
+    # the top 100 for 96 % of the dev passages), of which only those scoring at least passage_window_share of
+    # the best first-stage score, but at least passage_window_min: an article far below the best one is not
+    # lifted to the top ten (the same MRR@10 and R@10 at 0.3; 39 articles read on average instead of 100).
+    passage_window: int = 100
+    passage_window_share: float = 0.5
+    passage_window_min: int = 20
+    # BM25F over title and body: a title word counts as this many body words, before saturation.
+    passage_title_weight: float = 3.0
+    passage_k1: float = 0.9
+    passage_b: float = 0.75
+    # The title and this many first analysed body words are the article's lead; a passage word the lead has
+    # adds this to its weighted frequency.
+    passage_lead_words: int = 60
+    passage_lead_bonus: float = 0.5
+    # Weight of the share of the title's words found in the passage.
+    passage_title_coverage: float = 0.4
+    # A bound on the work per article; longer bodies are rare (dossiers, live blogs).
+    passage_max_body_chars: int = 50_000
+    # Characters of each hit read for a passage's snippet (keyword queries read 6,000): its best window is in the
+    # lead, which restates it, and the snippets of a page of 100 passage hits were 40 % of the known-item call.
+    passage_snippet_chars: int = 1_500
     # Facet counting: "walk" the matched articles, AND "bits"ets of each value, or None: the cheaper by the cost
     # model of facets.py; and the bitsets kept per field and searcher, at most (n/8 bytes each: 4 KB on the
     # full corpus, 42 KB at 10x).
