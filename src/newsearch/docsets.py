@@ -15,6 +15,7 @@ import heapq
 import math
 import threading
 from collections import OrderedDict
+from functools import partial
 from itertools import compress
 from operator import add
 
@@ -271,25 +272,8 @@ class LeafCache:
         if lengths is None:
             return False
         _score, dfl = bm25_score_function(leaf.scorer)
-        memo: dict = {}
-        count = len(lengths)
-        for ids, weights, first, end in iter_blocks(leaf, weights=True):
-            for j in range(first, end):
-                d = ids[j]
-                if d in skip:
-                    continue
-                byte = lengths[d] if d < count else 0
-                key = (weights[j], byte)
-                score = memo.get(key)
-                if score is None:
-                    # A zero byte reads back as no length: ask the scorer, as the matcher would.
-                    length = byte_to_length(byte) if byte else dfl(d)
-                    score = _score(weights[j], length) * boost
-                    if byte:
-                        memo[key] = score
-                out[d + offset] = score
-            if deadline is not None and deadline.expired():
-                raise TimeLimit()
+        # A zero byte reads back as no length: ask the scorer, as the matcher would.
+        _walk_blocks(leaf, skip, lengths, offset, out, deadline, lambda w, length: _score(w, length) * boost, dfl)
         return True
 
     def _term_walk(self, q, out, deadline) -> bool:
@@ -337,24 +321,11 @@ class LeafCache:
             if parts is None or lengths is None:
                 return False  # before any score is written for this segment: out is redone whole
             leaf, skip = parts
-            memo: dict = {}
-            count = len(lengths)
-            for ids, weights, first, end in iter_blocks(leaf, weights=True):
-                for j in range(first, end):
-                    d = ids[j]
-                    if d in skip:
-                        continue
-                    byte = lengths[d] if d < count else 0
-                    key = (weights[j], byte)
-                    score = memo.get(key)
-                    if score is None:
-                        length = byte_to_length(byte) if byte else subsearcher.doc_field_length(d, fieldname, 1)
-                        score = bm25(idf, weights[j], length, avgfl, B, K1) * boost
-                        if byte:
-                            memo[key] = score
-                    out[d + offset] = score
-                if deadline is not None and deadline.expired():
-                    raise TimeLimit()
+            _walk_blocks(
+                leaf, skip, lengths, offset, out, deadline,
+                lambda w, length: bm25(idf, w, length, avgfl, B, K1) * boost,
+                partial(subsearcher.doc_field_length, fieldname=fieldname, default=1),
+            )  # fmt: skip
         return True
 
     def _length_bytes(self, subsearcher, fieldname):
@@ -409,6 +380,31 @@ class LeafCache:
                 _, dropped = leaves.popitem(last=False)
                 self._size -= len(dropped)
         return out
+
+
+def _walk_blocks(leaf, skip, lengths, offset: int, out: dict, deadline, score_of, length_of) -> None:
+    """Write into out the score of each posting of a term matcher's blocks (documents in skip left out).
+
+    A posting's score depends only on its weight and its document's field-length byte: each pair is scored once,
+    by score_of(weight, length); a zero byte reads back as no length, and length_of(docnum) is asked instead.
+    """
+    memo: dict = {}
+    count = len(lengths)
+    for ids, weights, first, end in iter_blocks(leaf, weights=True):
+        for j in range(first, end):
+            d = ids[j]
+            if d in skip:
+                continue
+            byte = lengths[d] if d < count else 0
+            key = (weights[j], byte)
+            score = memo.get(key)
+            if score is None:
+                score = score_of(weights[j], byte_to_length(byte) if byte else length_of(d))
+                if byte:
+                    memo[key] = score
+            out[d + offset] = score
+        if deadline is not None and deadline.expired():
+            raise TimeLimit()
 
 
 def _special_or(q) -> bool:
