@@ -6,7 +6,7 @@ Each run is `Indexer(IndexStore(tmp)).run([corpus], full=True)` in a fresh child
 cache included, as `newsearch index` does), for each --src in turn, round after round, so that the machine's
 drift falls on every version alike. Prints, per version, the median wall and CPU time (user + system of the job
 and its workers, from wait4) and the peak RSS of the job and its workers together (sampled every 0.25 s).
---src is a commit (a clean snapshot of its src/ is measured) or a folder holding the newsearch package's
+--keep DIR keeps each version's last index (DIR/0, DIR/1…), to compare their content. --src is a commit (a clean snapshot of its src/ is measured) or a folder holding the newsearch package's
 parent; the default is this checkout's src/. The subset is the corpus's first 10,000 articles, written once to
 bench/data/subset-10k.jsonl.gz.
 """
@@ -74,7 +74,7 @@ print(json.dumps({"documents": report.documents, "seconds": time.monotonic() - s
 """
 
 
-def one_run(src: Path, corpus: Path, workers: int | None) -> dict:
+def one_run(src: Path, corpus: Path, workers: int | None, keep: Path | None = None) -> dict:
     index_dir = Path(tempfile.mkdtemp(prefix="bench-indexspeed-"))
     try:
         argv = [sys.executable, "-c", INDEX_CHILD, str(index_dir), str(corpus), str(src)]
@@ -83,6 +83,9 @@ def one_run(src: Path, corpus: Path, workers: int | None) -> dict:
         wall, _, out, cpu, total = run_child(argv)
         report = json.loads(out.strip().splitlines()[-1])
     finally:
+        if keep is not None:
+            shutil.rmtree(keep, ignore_errors=True)
+            shutil.move(str(index_dir), keep)
         shutil.rmtree(index_dir, ignore_errors=True)
     return {"wall": wall, "cpu": cpu, "rss_mb": total / 2**20, "documents": report["documents"], "load": load()}
 
@@ -93,13 +96,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--full-corpus", action="store_true", help="the 33,954 articles instead of the 10k subset")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--keep", type=Path, help="keep each version's last index in KEEP/<n> (n: its --src position)")
     args = parser.parse_args()
     corpus = CORPUS if args.full_corpus else subset()
     versions = [source_dir(s) for s in (args.src or [str(ROOT / "src")])]
     results: dict[str, list[dict]] = {label: [] for label, _ in versions}
     for round_no in range(args.runs):
-        for label, src in versions:
-            r = one_run(src, corpus, args.workers)
+        for n, (label, src) in enumerate(versions):
+            r = one_run(src, corpus, args.workers, args.keep / str(n) if args.keep else None)
             results[label].append(r)
             print(
                 f"round {round_no + 1} {label}: {r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU, "
