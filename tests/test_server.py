@@ -403,3 +403,31 @@ def test_the_serve_command_answers_and_stops_on_ctrl_c(sample_index):
         _, errors = server.communicate(timeout=10)
     assert server.returncode == 0, errors
     assert "Traceback" not in errors
+
+
+def test_ctrl_c_stops_the_server_even_when_its_shutdown_hangs(sample_index, tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Waitress's own shutdown made to hang, as the exit was once seen held up on a loaded machine.
+    script = tmp_path / "serve.py"
+    script.write_text(
+        "import sys, time\n"
+        "import waitress.task\n"
+        "waitress.task.ThreadedTaskDispatcher.shutdown = lambda self, *args, **kwargs: time.sleep(3600)\n"
+        "from newsearch.cli import cli\n"
+        f"cli(['serve', '--index', {str(sample_index)!r}, '--port', '{port}'])\n",
+        encoding="utf-8",
+    )
+    server = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().startswith(f"newsearch: serving http://127.0.0.1:{port}/")
+    finally:
+        server.send_signal(subprocess.signal.SIGINT)
+        try:
+            server.communicate(timeout=60)  # a deadline against a hang, not a measure of speed
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.communicate()
+            raise
+    assert server.returncode == 0

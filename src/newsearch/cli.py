@@ -600,10 +600,34 @@ def serve_command(index_dir, **options):
     shown = f"[{options.host}]" if ":" in options.host else options.host
     prefix = options.url_prefix.rstrip("/")
     click.echo(f"newsearch: serving http://{shown}:{options.port}{prefix}/ (Ctrl-C to stop)")
+    _stop_surely_on_ctrl_c()
     try:
         server.run()
     except KeyboardInterrupt:
         server.close()
+
+
+# Seconds a Ctrl-C leaves waitress to finish the requests in progress and Python to exit.
+STOP_GRACE = 5.0
+
+
+def _stop_surely_on_ctrl_c() -> None:
+    """Make Ctrl-C stop the server in STOP_GRACE seconds at most, whatever might hold the exit up.
+
+    Waitress stops on the KeyboardInterrupt and waits for its threads; on a loaded machine the process was once
+    seen still up long after the signal, so the interrupt also starts a timer that ends the process outright.
+    """
+    import os
+    import signal
+    import threading
+
+    def interrupted(signum, frame):
+        timer = threading.Timer(STOP_GRACE, os._exit, args=(0,))
+        timer.daemon = True
+        timer.start()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
 
 
 def _log_requests_to(target: str) -> None:
