@@ -178,6 +178,16 @@ def test_unwrapped_term_matchers_score_as_whoosh_does(ix):
     assert unwrap_term_matcher(object()) is None
 
 
+def test_bm25f_parameters_are_the_weightings_own():
+    from whoosh import scoring
+
+    from newsearch.whoosh_compat import bm25f_parameters
+
+    weighting = scoring.BM25F(B=0.75, K1=1.2, title_B=0.3)
+    assert bm25f_parameters(weighting, "title") == (0.3, 1.2)
+    assert bm25f_parameters(weighting, "body") == (0.75, 1.2)
+
+
 def test_a_writer_commits_the_segment_another_writer_finished(tmp_path):
     gen_dir, ix = IndexStore(tmp_path / "ix").new_generation()
     worker = IndexWriter(open_whoosh(gen_dir), _lk=False)  # as a builder process does

@@ -269,29 +269,6 @@ def index_positions(text: str) -> dict[str, list[int]]:
     return positions
 
 
-def word_matches(text: str, chunk: int = 1500):
-    """Yield the words of text in runs of about chunk characters, each run as (regex matches, and each word's
-    (elided chars, forms) as iter_words gives them); the loops stay in C for words seen before.
-
-    A snippet marks a few words of the first thousand: it reads runs until it has what it shows.
-    """
-    regex = _word_regex(text)  # chosen for the whole text, as iter_words does
-    pos, size = 0, len(text)
-    while pos < size:
-        # Runs end after a space: no word (nor dotted acronym) holds one, so none is cut in two.
-        end = size if size - pos <= chunk else text.find(" ", pos + chunk) + 1 or size
-        matches = list(regex.finditer(text, pos, end))
-        words = list(map(re.Match.group, matches))
-        entries = list(map(_SPANS.get, words))
-        if None in entries:
-            for i, entry in enumerate(entries):
-                if entry is None:
-                    word_terms(words[i])
-                    entries[i] = _SPANS[words[i]]
-        yield matches, entries
-        pos = end
-
-
 def iter_words(text: str):
     """Yield (start, end, forms) for each word of text, start past its elided article, for highlighting."""
     for match in _word_regex(text).finditer(text):

@@ -6,7 +6,7 @@ from collections import Counter
 
 from whoosh import query as wq
 
-from .analysis import word_matches
+from .analysis import iter_words
 from .schema import SEARCH_FIELDS
 
 SNIPPET_WORDS = 32
@@ -57,69 +57,38 @@ def _best_window(spans: list, hits: list[int], terms: set[str], words: int) -> i
     return best
 
 
-class _Spans:
-    """The (start, end, forms) of each word of a text, made only for the words a snippet looks at."""
-
-    def __init__(self, matches: list, entries: list, count: int):
-        self.matches, self.entries, self.count = matches, entries, count
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __getitem__(self, i: int) -> tuple[int, int, tuple[str, ...]]:
-        match = self.matches[i]
-        skip, forms = self.entries[i]
-        return match.start() + skip, match.end(), forms
-
-
 def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS, scan_chars: int = SNIPPET_SCAN_CHARS) -> str:
     """Return about `words` words of text around the densest group of query terms, marked **like this**; only the
     first scan_chars characters are read."""
     cut = len(text) > scan_chars
     text = text[:scan_chars].replace(MARK, "* *")
-    matches, entries, forms_of, hits = [], [], [], []
-    hitting: set[tuple[str, ...]] = set()  # the forms (one per distinct word) that hold a query term
-    seen: set[str] = set()
-    stop = None
-    truncated = False
-    for run_matches, run_entries in word_matches(text):
-        base = len(forms_of)
-        matches += run_matches
-        entries += run_entries
-        run_forms = [entry[1] for entry in run_entries]
-        forms_of += run_forms
-        hitting |= {forms for forms in set(run_forms) if terms.intersection(forms)}
-        for i, forms in enumerate(run_forms, base):
-            if forms in hitting:
-                hits.append(i)
-                if stop is None:
-                    seen.update(terms.intersection(forms))
-                    if seen >= terms:
-                        stop = max(i, hits[0] + 2 * words)
-        if not terms and len(forms_of) > words:
-            break  # nothing to mark: the opening words are the snippet, and more follow
+    spans, hits, seen, truncated = [], [], set(), False
+    for i, span in enumerate(iter_words(text)):
+        spans.append(span)
+        found = terms.intersection(span[2])
+        if found:
+            hits.append(i)
+            seen |= found
+        if not terms and i >= words:
+            break  # nothing to mark (a title match): the opening words are the snippet, and more follow
         # Once every query term has been met, a window past the first hit is all that can be shown:
         # analysing the rest of a long article would only cost time (snippets dominate small searches).
-        if stop is not None and stop < len(forms_of):
+        if hits and seen >= terms and i >= hits[0] + 2 * words:
             truncated = True
-            del matches[stop + 1 :], entries[stop + 1 :]
-            hits = [h for h in hits if h <= stop]
             break
-    count = len(matches)
-    if not count:
+    if not spans:
         return ""
-    spans = _Spans(matches, entries, count)
     first = max(0, _best_window(spans, hits, terms, words) - 4) if hits else 0
-    last = min(count, first + words)
+    last = min(len(spans), first + words)
     pieces = []
     pos = spans[first][0]
     for i in range(first, last):
         start, end, forms = spans[i]
         pieces.append(text[pos:start])
         word = text[start:end]
-        pieces.append(f"{MARK}{word}{MARK}" if forms in hitting else word)
+        pieces.append(f"{MARK}{word}{MARK}" if terms.intersection(forms) else word)
         pos = end
     snippet = " ".join("".join(pieces).split())
     prefix = "… " if first > 0 else ""
-    suffix = " …" if last < count or truncated or cut else ""
+    suffix = " …" if last < len(spans) or truncated or cut else ""
     return prefix + snippet + suffix

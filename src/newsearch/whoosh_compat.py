@@ -302,6 +302,12 @@ def bm25_score_function(scorer):
     return scorer._score, scorer.dfl
 
 
+def bm25f_parameters(weighting, fieldname: str) -> tuple[float, float]:
+    """Return the (B, K1) a BM25F weighting scores a field with (B may be set per field)."""
+    # Touch: BM25F._field_B, the per-field B its constructor stores (`title_B=…`), which has no public reader.
+    return weighting._field_B.get(fieldname, weighting.B), weighting.K1
+
+
 # --- a segment writer for the indexing workers ---------------------------------------------------------
 
 
