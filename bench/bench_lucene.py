@@ -329,27 +329,24 @@ def render(res: dict, markdown: bool) -> str:
     def ratio(a, b):
         return f"{a / b:.1f}×" if b else "–"
 
+    def pair(label, ours, theirs, key, ours_fmt=".1f", theirs_fmt=".1f", target=None):
+        """One row comparing a measure of both engines, with their ratio (and the issue's target, if any)."""
+        shown = ratio(ours[key], theirs[key]) + (f" (target ≤ {TARGETS[target]:.0f}×)" if target else "")
+        return label, format(ours[key], ours_fmt), format(theirs[key], theirs_fmt), shown
+
+    queries = nl["n"] // res["rounds"]
     rows = [
-        ("indexing: time inside the process (s)", f"{ni['inside_s']:.1f}", f"{li['inside_s']:.1f}",
-         ratio(ni["inside_s"], li["inside_s"])),
-        ("indexing: wall time of the process (s)", f"{ni['wall_s']:.1f}", f"{li['wall_s']:.1f}",
-         ratio(ni["wall_s"], li["wall_s"]) + f" (target ≤ {TARGETS['index']:.0f}×)"),
-        ("indexing: CPU user+sys, with workers/threads (s)", f"{ni['cpu_s']:.1f}", f"{li['cpu_s']:.1f}",
-         ratio(ni["cpu_s"], li["cpu_s"])),
-        ("indexing: peak RSS, largest process (MB)", f"{ni['peak_rss_mb']:.0f}", f"{li['peak_rss_mb']:.0f}",
-         ratio(ni["peak_rss_mb"], li["peak_rss_mb"])),
-        ("indexing: peak RSS, all processes together (MB, sampled)", f"{ni['peak_rss_total_mb']:.0f}",
-         f"{li['peak_rss_total_mb']:.0f}", ratio(ni["peak_rss_total_mb"], li["peak_rss_total_mb"])),
-        (f"long queries ({nl['n'] // res['rounds']} summaries): mean (ms)", f"{nl['mean_ms']:.1f}",
-         f"{ll['mean_ms']:.2f}", ratio(nl["mean_ms"], ll["mean_ms"]) + f" (target ≤ {TARGETS['long_mean']:.0f}×)"),
-        ("long queries: median (ms)", f"{nl['median_ms']:.1f}", f"{ll['median_ms']:.2f}",
-         ratio(nl["median_ms"], ll["median_ms"])),
-        ("long queries: CPU mean (ms)", f"{nl['cpu_mean_ms']:.1f}", f"{ll['cpu_mean_ms']:.2f}",
-         ratio(nl["cpu_mean_ms"], ll["cpu_mean_ms"])),
-        ("long queries: mean of the pass right after one warm-up pass (ms)", f"{nl['after_one_warmup_mean_ms']:.1f}",
-         f"{ll['after_one_warmup_mean_ms']:.2f}", ratio(nl["after_one_warmup_mean_ms"], ll["after_one_warmup_mean_ms"])),
-        ("long queries: the first (warm-up) pass, all queries (s)", f"{nl['warmup_s']:.1f}", f"{ll['warmup_s']:.1f}",
-         ratio(nl["warmup_s"], ll["warmup_s"])),
+        pair("indexing: time inside the process (s)", ni, li, "inside_s"),
+        pair("indexing: wall time of the process (s)", ni, li, "wall_s", target="index"),
+        pair("indexing: CPU user+sys, with workers/threads (s)", ni, li, "cpu_s"),
+        pair("indexing: peak RSS, largest process (MB)", ni, li, "peak_rss_mb", ".0f", ".0f"),
+        pair("indexing: peak RSS, all processes together (MB, sampled)", ni, li, "peak_rss_total_mb", ".0f", ".0f"),
+        pair(f"long queries ({queries} summaries): mean (ms)", nl, ll, "mean_ms", ".1f", ".2f", "long_mean"),
+        pair("long queries: median (ms)", nl, ll, "median_ms", ".1f", ".2f"),
+        pair("long queries: CPU mean (ms)", nl, ll, "cpu_mean_ms", ".1f", ".2f"),
+        pair("long queries: mean of the pass right after one warm-up pass (ms)", nl, ll, "after_one_warmup_mean_ms",
+             ".1f", ".2f"),
+        pair("long queries: the first (warm-up) pass, all queries (s)", nl, ll, "warmup_s"),
         ("long queries: MRR@10", f"{nl['MRR@10']:.3f}", f"{ll['MRR@10']:.3f} (README {README_LUCENE[0]})",
          f"{nl['MRR@10'] - ll['MRR@10']:+.3f}"),
         ("long queries: Recall@10", f"{nl['R@10']:.3f}", f"{ll['R@10']:.3f} (README {README_LUCENE[1]})",

@@ -158,8 +158,6 @@ class Selection:
 
     allowed: int
     values: dict[str, object]  # facet key → the chosen value(s), normalised as the facets show them
-    since: str | None = None
-    until: str | None = None
     date_phrase: str | None = None  # a date read in the query ("en 2019"), which narrowed since/until
 
     def echo(self, request: SearchRequest, plan: QueryPlan) -> dict:
@@ -354,7 +352,7 @@ class Engine:
             rep = searcher.document_number(id=request.cluster)
             cluster_rep = cache.cluster_of.get(rep) if rep is not None else None
             allowed &= cache.bits_of(cache.cluster_members.get(cluster_rep, [rep] if rep is not None else []))
-        return Selection(allowed, values, request.since, request.until, date_phrase)
+        return Selection(allowed, values, date_phrase)
 
     # -- stage 2: the first-stage query and its candidates ----------------------------------------
 
