@@ -425,9 +425,33 @@ def test_ctrl_c_stops_the_server_even_when_its_shutdown_hangs(sample_index, tmp_
     finally:
         server.send_signal(subprocess.signal.SIGINT)
         try:
-            server.communicate(timeout=60)  # a deadline against a hang, not a measure of speed
+            _, errors = server.communicate(timeout=60)  # a deadline against a hang, not a measure of speed
         except subprocess.TimeoutExpired:
             server.kill()
             server.communicate()
             raise
-    assert server.returncode == 0
+    assert server.returncode == 0, errors
+    assert "Aborted" not in errors
+
+
+def test_ctrl_c_the_moment_the_server_says_it_is_serving_stops_it_cleanly(sample_index, tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # The signal arrives right after the "serving" line, the moment a user or a test reads it and presses Ctrl-C.
+    script = tmp_path / "serve.py"
+    script.write_text(
+        "import os, signal, click\n"
+        "echo = click.echo\n"
+        "def echo_then_interrupt(*args, **kwargs):\n"
+        "    echo(*args, **kwargs)\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "click.echo = echo_then_interrupt\n"
+        "from newsearch.cli import cli\n"
+        f"cli(['serve', '--index', {str(sample_index)!r}, '--port', '{port}'])\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.stdout.startswith(f"newsearch: serving http://127.0.0.1:{port}/")
+    assert done.returncode == 0, done.stderr
+    assert "Aborted" not in done.stderr

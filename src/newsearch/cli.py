@@ -599,9 +599,11 @@ def serve_command(index_dir, **options):
         _log_requests_to(options.access_log)
     shown = f"[{options.host}]" if ":" in options.host else options.host
     prefix = options.url_prefix.rstrip("/")
-    click.echo(f"newsearch: serving http://{shown}:{options.port}{prefix}/ (Ctrl-C to stop)")
+    # The handler goes in before the line that tells the user (or a test) to press Ctrl-C: a signal between the
+    # two once reached click as a bare KeyboardInterrupt, which it reports as "Aborted!" with exit code 1.
     _stop_surely_on_ctrl_c()
     try:
+        click.echo(f"newsearch: serving http://{shown}:{options.port}{prefix}/ (Ctrl-C to stop)")
         server.run()
     except KeyboardInterrupt:
         server.close()
