@@ -1,13 +1,16 @@
 """Domain errors: the CLI turns them into ClickException, the web app into a 400 or 404."""
 
-# Every error a search can meet, by its stable code: (English for the API and scripts, French for people).
+# Every error a search can meet, by its stable code: English for the API and scripts above French for people.
 # {fields} are filled from the error's values; a value typed by someone is passed through query.echo first.
 MESSAGES = {
     "bad_sort": ("invalid sort {value!r}: use relevance, date or recent",
                  "tri inconnu « {value} » : choisissez relevance (pertinence), date ou recent"),
-    "bad_limit": ("limit must be between 1 and {max}", "le nombre de résultats par page doit être entre 1 et {max}"),
-    "bad_page": ("page must be between 1 and {max}", "le numéro de page doit être entre 1 et {max}"),
-    "not_a_number": ("{name} must be a whole number", "{name} doit être un nombre entier"),
+    "bad_limit": ("limit must be between 1 and {max}",
+                  "le nombre de résultats par page doit être entre 1 et {max}"),
+    "bad_page": ("page must be between 1 and {max}",
+                 "le numéro de page doit être entre 1 et {max}"),
+    "not_a_number": ("{name} must be a whole number",
+                     "{name} doit être un nombre entier"),
     "bad_date": ("invalid date {value!r}: use YYYY, YYYY-MM or YYYY-MM-DD",
                  "date invalide « {value} » : écrivez AAAA, AAAA-MM ou AAAA-MM-JJ"),
     "since_after_until": ("since ({since}) is after until ({until})",
@@ -32,20 +35,23 @@ MESSAGES = {
                       "une requête doit avoir au moins un mot à trouver, pas seulement des mots exclus"),
     "bad_export_format": ("unknown export format {value!r}: use one of {choices}",
                           "format d’export inconnu « {value} » : choisissez parmi {choices}"),
-    "no_article": ("no article has the id {value!r}", "aucun article n’a l’identifiant « {value} »"),
+    "no_article": ("no article has the id {value!r}",
+                   "aucun article n’a l’identifiant « {value} »"),
     "timed_out": ("search stopped: it ran past its time budget ({seconds:g} s); retry in a moment or narrow the query",
-                  "recherche interrompue : elle a dépassé le temps imparti ({seconds:g} s) ; "
-                  "réessayez dans un instant ou précisez la requête"),
+                  "recherche interrompue : elle a dépassé le temps imparti ({seconds:g} s) ; réessayez dans un instant ou précisez la requête"),
     "overloaded": ("too many {what} in progress on the server: retry in {seconds} seconds",
                    "Trop de {what_fr} en cours sur le serveur : réessayez dans {seconds} secondes."),
     # The web app's own answers.
     "bad_host": ("the request's Host header does not name this server",
                  "L’en-tête Host de la requête ne désigne pas ce serveur."),
-    "not_found": ("no page at this address", "Cette adresse ne correspond à aucune page."),
+    "not_found": ("no page at this address",
+                  "Cette adresse ne correspond à aucune page."),
     "method_not_allowed": ("this address is read only (GET or HEAD)",
                            "Cette adresse ne se consulte qu’en lecture (GET ou HEAD)."),
-    "bad_request": ("bad request", "Requête invalide."),
-    "too_large": ("request too large", "La requête dépasse la taille autorisée : raccourcissez la recherche."),
+    "bad_request": ("bad request",
+                    "Requête invalide."),
+    "too_large": ("request too large",
+                  "La requête dépasse la taille autorisée : raccourcissez la recherche."),
     "index_unavailable": ("the search index is unavailable for now (reference {ref})",
                           "L’index de recherche est momentanément indisponible. (référence {ref})"),
     "internal_error": ("an unexpected error occurred (reference {ref})",
@@ -76,7 +82,13 @@ class NewsearchError(Exception):
     with a plain message (indexing, installation), both are that message.
     """
 
+    # The HTTP status the web app answers with, set by a class keyword: class X(NewsearchError, status=404).
     status = 400
+
+    def __init_subclass__(cls, status: int | None = None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
 
     def __init__(self, text: str = "", **values):
         self.code = text if text in MESSAGES else None
@@ -97,52 +109,36 @@ class QueryError(NewsearchError):
     """A query string or filter value is malformed or too costly."""
 
 
-class IndexMissingError(NewsearchError):
+class IndexMissingError(NewsearchError, status=404):
     """No index exists where one was expected."""
 
-    status = 404
 
-
-class SchemaVersionError(NewsearchError):
+class SchemaVersionError(NewsearchError, status=409):
     """The index was built by another analysis or schema version."""
 
-    status = 409
 
-
-class IndexLockedError(NewsearchError):
+class IndexLockedError(NewsearchError, status=409):
     """Another job holds the index's write lock."""
 
-    status = 409
 
-
-class IndexDamagedError(NewsearchError):
+class IndexDamagedError(NewsearchError, status=500):
     """The index on disk cannot be opened or is inconsistent."""
 
-    status = 500
 
-
-class NotFoundError(NewsearchError):
+class NotFoundError(NewsearchError, status=404):
     """An article id is not in the index."""
 
-    status = 404
 
-
-class WorkerError(NewsearchError):
+class WorkerError(NewsearchError, status=500):
     """An indexing worker process failed or vanished."""
 
-    status = 500
 
-
-class DependencyError(NewsearchError):
+class DependencyError(NewsearchError, status=500):
     """newsearch's installation is incomplete: a package, or a data file of one (its own UI files included), is missing or broken."""
 
-    status = 500
 
-
-class RetryLaterError(NewsearchError):
+class RetryLaterError(NewsearchError, status=503):
     """A request that cannot be answered now but may be retried: a 503 with Retry-After."""
-
-    status = 503
 
     def __init__(self, text: str, retry_after: int = 1, **values):
         super().__init__(text, **values)
