@@ -14,7 +14,7 @@ import stat
 import threading
 import zlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -146,6 +146,11 @@ def canonical_url(url: str) -> str:
 def url_id(url: str) -> str:
     """Return the id of an article known by its URL alone: the same for its HTML page and its JSON record."""
     return stable_id("url", canonical_url(url))
+
+
+def article_id(given: str, url: str, where: str) -> str:
+    """Return an article's id: the one its record gives, else its URL's, else that of the place it was read."""
+    return given or (url_id(url) if url else stable_id("path", where))
 
 
 def supported(path: Path) -> bool:
@@ -541,7 +546,7 @@ def parse_text(text: str, path: str, warnings: Notes | None = None) -> Article:
         raise ParseError(f"{path}: no text")
     if not body:
         raise ParseError(f"{path}: no article text after the headline")
-    return Article(id=stable_id("path", path), title=title, body=body, date=date, tags=tags, author=author, path=path)
+    return Article(id=article_id("", "", path), title=title, body=body, date=date, tags=tags, author=author, path=path)
 
 
 # --- HTML pages -----------------------------------------------------------------------------
@@ -696,7 +701,7 @@ def parse_html(page: str, path: str, warnings: Notes | None = None) -> Article:
         if _repeats_opening(summary, body):
             summary = ""
     return Article(
-        id=url_id(url) if url else stable_id("path", path),
+        id=article_id("", url, path),
         title=title,
         body=body,
         summary=summary,
@@ -784,10 +789,7 @@ def bounded(article: Article, limits: Limits, warnings: Notes | None) -> Article
         return article
     if warnings is not None:
         warnings.add(article.where or article.path, "; ".join(notes))
-    return Article(
-        id=article.id, body=body, summary=summary, tags=tags, date=article.date, path=article.path,
-        where=article.where, **lines,
-    )  # fmt: skip
+    return replace(article, body=body, summary=summary, tags=tags, **lines)
 
 
 def article_from_record(
@@ -813,14 +815,12 @@ def article_from_record(
     if not title and not body:
         raise ParseError(f"{where}: no title and no body")
     url = text("url").strip()
-    given = text("id").strip()
-    article_id = given or (url_id(url) if url else stable_id("path", where))
     raw_date = text("date") or text("published") or text("datePublished")
     date = iso_date(raw_date)
     if raw_date.strip() and not date:
         note_unplaced(warnings, where, raw_date)
     article = Article(
-        id=article_id,
+        id=article_id(text("id").strip(), url, where),
         title=title,
         body=body,
         summary=summary,
