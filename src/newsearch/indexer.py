@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
 from whoosh.reading import SegmentReader
 
@@ -92,6 +93,18 @@ class IndexReport:
     commits: int = 0
     resumed: bool = False
 
+    # What `newsearch index --json` prints, in this order: the rest is for the human summary.
+    JSON_FIELDS: ClassVar = (
+        "added",
+        "updated",
+        "deleted",
+        "unchanged",
+        "skipped",
+        "warnings",
+        "conflicts",
+        "documents",
+    )
+
     @property
     def changed(self) -> bool:
         """Tell whether the run changed (or would change) any article."""
@@ -99,16 +112,7 @@ class IndexReport:
 
     def to_dict(self) -> dict:
         """Return the report as the JSON object `newsearch index --json` prints."""
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "deleted": self.deleted,
-            "unchanged": self.unchanged,
-            "skipped": self.skipped,
-            "warnings": self.warnings,
-            "conflicts": self.conflicts,
-            "documents": self.documents,
-        }
+        return {name: getattr(self, name) for name in self.JSON_FIELDS}
 
     def summary(self) -> str:
         """Return the one-line human summary."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from whoosh.reading import SegmentReader
 
@@ -24,12 +24,13 @@ class VerifyReport:
     index_dir: str
     generation: str | None = None
     version: str | None = None
-    segments: int = 0
-    documents: int = 0
-    sources: int = 0
-    incomplete_sources: int = 0
+    # The counts stay None where a problem stopped the check before it could count: "0 articles" would be a claim.
+    segments: int | None = None
+    documents: int | None = None
+    sources: int | None = None
+    incomplete_sources: int | None = None
     # Article ids given by more than one source file (the first path's version is shown).
-    conflicts: int = 0
+    conflicts: int | None = None
     stray_files: list[str] = field(default_factory=list)
     unfinished_rebuilds: list[str] = field(default_factory=list)
     unchecked_files: list[str] = field(default_factory=list)
@@ -42,29 +43,20 @@ class VerifyReport:
 
     def to_dict(self) -> dict:
         """Return the JSON object `newsearch verify --json` prints."""
-        return {
-            "ok": self.ok,
-            "index": self.index_dir,
-            "generation": self.generation,
-            "version": self.version,
-            "segments": self.segments,
-            "documents": self.documents,
-            "sources": self.sources,
-            "incomplete_sources": self.incomplete_sources,
-            "conflicts": self.conflicts,
-            "stray_files": self.stray_files,
-            "unfinished_rebuilds": self.unfinished_rebuilds,
-            "unchecked_files": self.unchecked_files,
-            "problems": self.problems,
-        }
+        data = asdict(self)
+        return {"ok": self.ok, "index": data.pop("index_dir"), **data}
 
     def lines(self) -> list[str]:
         """Return the human report, one line each."""
         state = "ok" if self.ok else f"DAMAGED ({len(self.problems)} problem(s))"
         out = [
             f"index {self.index_dir} ({self.generation or 'no generation'}, version {self.version or '-'}): {state}",
-            f"{self.segments} segment(s), {self.documents} article(s), {self.sources} source file record(s)",
         ]
+        if self.segments is not None:
+            counted = [f"{self.segments} segment(s)"]
+            if self.documents is not None:
+                counted += [f"{self.documents} article(s)", f"{self.sources} source file record(s)"]
+            out.append(", ".join(counted))
         if self.incomplete_sources:
             out.append(
                 f"{self.incomplete_sources} file(s) half indexed by an interrupted job: the next run finishes them"
