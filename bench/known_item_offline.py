@@ -81,10 +81,7 @@ class Offline:
         found = self._terms.get(doc_id)
         if found is None:
             rec = self.corpus[doc_id]
-            found = self._terms[doc_id] = (
-                text_terms(rec.get("title") or ""),
-                text_terms((rec.get("body") or "")[:50_000]),
-            )
+            found = self._terms[doc_id] = rerank.article_terms(rec.get("title") or "", rec.get("body") or "")
         return found
 
     def rank(self, q, docs, df, n, avg, p, extra=None):

@@ -464,14 +464,39 @@ def test_passage_scores_weigh_title_words_and_saturate_repeats(index_from_record
     engine = Engine(index_from_records([{"id": "a", "title": "Énergie", "body": "Prix."}]))
     searcher, _ = engine.refresh()
     scorer = rerank.PassageScorer(searcher, "énergie prix")
+    terms = rerank.article_terms
     # Same lengths, the word moved from the title to the body.
-    in_title = scorer.score({"title": "Énergie", "body": "Prix. Climat."})
-    in_body = scorer.score({"title": "Climat", "body": "Prix. Énergie."})
+    in_title = scorer.score(*terms("Énergie", "Prix. Climat."))
+    in_body = scorer.score(*terms("Climat", "Prix. Énergie."))
     assert in_title > in_body > 0
     # Frequency saturates (BM25): ten times the word is far from ten times the score.
-    assert scorer.score({"title": "Chronique", "body": "Prix. Énergie. " * 10}) < in_body * 2
-    assert scorer.title_coverage({"title": "Énergie"}) == 1.0
-    assert scorer.title_coverage({"title": "Énergie et climat"}) == 0.5
+    assert scorer.score(*terms("Chronique", "Prix. Énergie. " * 10)) < in_body * 2
+    assert scorer.title_coverage(terms("Énergie", "")[0]) == 1.0
+    assert scorer.title_coverage(terms("Énergie et climat", "")[0]) == 0.5
+
+
+@pytest.mark.parametrize(
+    "title, body",
+    [("Énergie", "Prix. Climat."), ("", "Le corps seul."), ("Le titre seul", ""), ("Le", "de la"),
+     ("Pékin : 北京", "L'œuvre d'aujourd'hui, jusqu'à la S.N.C.F. Jean-Pierre ½ " * 3)],
+)  # fmt: skip
+def test_the_passage_column_holds_the_terms_the_second_stage_would_read_from_the_text(title, body):
+    from newsearch import rerank
+
+    assert rerank.unpack_terms(rerank.pack_terms(title, body)) == rerank.article_terms(title, body)
+
+
+def test_passage_reranking_reads_each_articles_terms_from_the_index(index_from_records):
+    from newsearch import rerank
+    from newsearch.schema import PASSAGE_COLUMN
+
+    records = [{"id": "a", "title": "Énergie et climat", "body": "Les prix de l'énergie montent."},
+               {"id": "b", "title": "Sport", "body": "Le match."}]  # fmt: skip
+    searcher, _ = Engine(index_from_records(records)).refresh()
+    column = searcher.reader().column_reader(PASSAGE_COLUMN)
+    for rec in records:
+        docnum = searcher.document_number(id=rec["id"])
+        assert rerank.unpack_terms(column[docnum]) == rerank.article_terms(rec["title"], rec["body"])
 
 
 def test_document_frequencies_are_the_readers_read_once(engine):

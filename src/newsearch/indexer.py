@@ -53,7 +53,8 @@ from .parse import (
     tag_key,
     url_id,
 )
-from .schema import ARTICLE, ENTITY_FIELDS, INDEX_VERSION, SEARCH_FIELDS, SOURCE, Analysed, build_schema
+from .rerank import pack_terms
+from .schema import ARTICLE, ENTITY_FIELDS, INDEX_VERSION, PASSAGE_COLUMN, SEARCH_FIELDS, SOURCE, Analysed, build_schema
 from .store import IndexStore, IndexWriter, open_whoosh, write_error
 from .tuning import DEFAULT_INDEX_TUNING, IndexTuning
 
@@ -254,6 +255,7 @@ def article_document(article: Article) -> dict:
     signature = minhash(article.title + "\n" + article.body)
     if signature:
         doc["minhash"] = pack(signature)
+    doc[PASSAGE_COLUMN] = pack_terms(article.title, article.body)
     doc = {k: v for k, v in doc.items() if v not in ("", None)}
     # Analysis is most of Whoosh's indexing work: done here, it runs in the worker processes too.
     for name in SEARCH_FIELDS:

@@ -6,7 +6,30 @@ import math
 from collections import Counter
 
 from .analysis import text_terms
+from .schema import PASSAGE_COLUMN
 from .tuning import DEFAULT_TUNING, Tuning
+
+# A bound on the work per article; longer bodies are rare (dossiers, live blogs). Read when an article is indexed.
+MAX_BODY_CHARS = 50_000
+# Terms are folded words, never holding a control character: these two separate them in the passage column.
+_TERM_SEP, _FIELD_SEP = "\x1f", "\x1e"
+
+
+def article_terms(title: str, body: str) -> tuple[list[str], list[str]]:
+    """Return what the second stage reads of an article: its title's terms and its body's, in order, repeats kept."""
+    return text_terms(title), text_terms(body[:MAX_BODY_CHARS])
+
+
+def pack_terms(title: str, body: str) -> bytes:
+    """Return article_terms as the index's passage column keeps them, analysed once when the article is indexed."""
+    title_terms, body_terms = article_terms(title, body)
+    return (_TERM_SEP.join(title_terms) + _FIELD_SEP + _TERM_SEP.join(body_terms)).encode("utf-8")
+
+
+def unpack_terms(data: bytes) -> tuple[list[str], list[str]]:
+    """Return the (title terms, body terms) that pack_terms packed."""
+    title, _, body = data.decode("utf-8").partition(_FIELD_SEP)
+    return (title.split(_TERM_SEP) if title else []), (body.split(_TERM_SEP) if body else [])
 
 
 class PassageScorer:
@@ -28,12 +51,9 @@ class PassageScorer:
                 freq = max(reader.doc_frequency("title", word), reader.doc_frequency("body", word))
             self.idf[word] = math.log(1 + (n - freq + 0.5) / (freq + 0.5))
 
-    def score(self, fields: dict, title: list[str] | None = None) -> float:
-        """Return the BM25F score of one article from its stored title (or its analysed words) and body."""
+    def score(self, title: list[str], body: list[str]) -> float:
+        """Return the BM25F score of one article from its title's and body's terms (article_terms)."""
         t = self.tuning
-        if title is None:
-            title = text_terms(fields.get("title") or "")
-        body = text_terms((fields.get("body") or "")[: t.passage_max_body_chars])
         title_tf, body_tf = Counter(title), Counter(body)
         lead = set(title) | set(body[: t.passage_lead_words])
         b = t.passage_b
@@ -48,10 +68,10 @@ class PassageScorer:
                 total += self.idf[word] * tf / (t.passage_k1 + tf)
         return total
 
-    def title_coverage(self, fields: dict, title: list[str] | None = None) -> float:
-        """Return the share of the title's distinct words (analysed, if given) that the passage contains."""
-        title = set(text_terms(fields.get("title") or "") if title is None else title)
-        return len(title & self.distinct) / len(title) if title else 0.0
+    def title_coverage(self, title: list[str]) -> float:
+        """Return the share of the title's distinct terms that the passage contains."""
+        distinct = set(title)
+        return len(distinct & self.distinct) / len(distinct) if distinct else 0.0
 
 
 def rerank_passage(
@@ -61,15 +81,13 @@ def rerank_passage(
     text: str,
     df: dict[str, int] | None = None,
     allowed=None,
-    stored: dict | None = None,
     tuning: Tuning = DEFAULT_TUNING,
 ) -> list[int] | None:
     """Re-order a passage's first hits by BM25F plus title coverage; later hits keep their order below.
 
     df: document frequencies (the most of title and body) already looked up by the first stage.
-    allowed(): checked before each article is read (a long body costs milliseconds); once it answers False,
-    None is returned and the scores are left as they were.
-    stored receives the stored fields read, by document number (the page's hits need them again).
+    allowed(): checked before each article is read; once it answers False, None is returned and the scores are
+    left as they were. Each article's terms come from the passage column (pack_terms), not from its text.
     """
     if not docs:
         return docs
@@ -82,17 +100,16 @@ def rerank_passage(
     if best > 0 and len(window) > least:
         kept = sum(1 for d in window[least:] if (scores.get(d) or 0.0) >= tuning.passage_window_share * best)
         window = window[: least + kept]
-    stored = {} if stored is None else stored
+    column = searcher.reader().column_reader(PASSAGE_COLUMN)
     titles, bm25f = {}, {}
     for d in window:
         if allowed is not None and not allowed():
             return None
-        stored[d] = searcher.stored_fields(d)
-        titles[d] = text_terms(stored[d].get("title") or "")
-        bm25f[d] = scorer.score(stored[d], titles[d])
+        titles[d], body = unpack_terms(column[d])
+        bm25f[d] = scorer.score(titles[d], body)
     top = max(bm25f.values()) or 1.0
     for d in window:
-        scores[d] = bm25f[d] / top + tuning.passage_title_coverage * scorer.title_coverage(stored[d], titles[d])
+        scores[d] = bm25f[d] / top + tuning.passage_title_coverage * scorer.title_coverage(titles[d])
     ranked = sorted(window, key=lambda d: -scores[d])
     # Hits past the window stay below it, in their first-stage order, on the same scale.
     floor = min(scores[d] for d in window)

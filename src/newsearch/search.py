@@ -192,8 +192,6 @@ class Candidates:
     total: int  # every match, copies included
     matched: DocSet
     copies: int = 0  # matches that grouping hides
-    # Stored fields a later stage read (the passage's second stage reads its window), for the page's hits.
-    stored: dict[int, dict] = field(default_factory=dict)
 
 
 # --- first stage: a passage --------------------------------------------------------------------
@@ -446,9 +444,7 @@ class Engine:
             docs = self._rescore(searcher, docs, scores, plan.words)
         if ranked and matcher.passage and budget.allows("rerank", optional=True):
             go_on = partial(budget.allows, "rerank", optional=True)
-            found = rerank.rerank_passage(
-                searcher, docs, scores, plan.match, matcher.df, go_on, candidates.stored, self.tuning
-            )
+            found = rerank.rerank_passage(searcher, docs, scores, plan.match, matcher.df, go_on, self.tuning)
             docs = found or docs
         if matcher.q is not None and request.sort == "recent":
             docs = self._freshen(cache, docs, scores)
@@ -513,9 +509,7 @@ class Engine:
         hits = []
         for d in page_docs:
             terms_here = terms if budget.allows("snippets") else None
-            hits.append(
-                self._hit(searcher, d, candidates.scores.get(d), terms_here, leaves, candidates.stored.get(d), scan)
-            )
+            hits.append(self._hit(searcher, d, candidates.scores.get(d), terms_here, leaves, scan_chars=scan))
         for d, hit in zip(page_docs, hits, strict=True):
             hit["cluster"] = self._cluster_info(searcher, cache, d, candidates.matched)
         suggestion = None
@@ -545,9 +539,9 @@ class Engine:
         return {"id": searcher.stored_fields(rep)["id"], "reprises": copies} if copies else None
 
     @staticmethod
-    def _hit(searcher, docnum, score, terms, leaves=None, fields=None, scan_chars: int = SNIPPET_SCAN_CHARS) -> dict:
-        """One hit as plain data; terms None: no snippet (the budget cut them). fields: its stored fields, if read."""
-        fields = fields or searcher.stored_fields(docnum)
+    def _hit(searcher, docnum, score, terms, leaves=None, scan_chars: int = SNIPPET_SCAN_CHARS) -> dict:
+        """One hit as plain data; terms None: no snippet (the budget cut them)."""
+        fields = searcher.stored_fields(docnum)
         field = "body" if fields.get("body") else "summary"
         text = fields.get(field) or ""
         if terms and leaves is not None and not any(_may_hold(leaves, field, t, docnum) for t in terms):

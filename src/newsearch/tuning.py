@@ -59,8 +59,6 @@ class Tuning:
     passage_lead_bonus: float = 0.5
     # Weight of the share of the title's words found in the passage.
     passage_title_coverage: float = 0.4
-    # A bound on the work per article; longer bodies are rare (dossiers, live blogs).
-    passage_max_body_chars: int = 50_000
     # Characters of each hit read for a passage's snippet (keyword queries read 6,000): its best window is in the
     # lead, which restates it, and the snippets of a page of 100 passage hits were 40 % of the known-item call.
     passage_snippet_chars: int = 1_500
