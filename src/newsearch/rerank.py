@@ -82,12 +82,14 @@ def rerank_passage(
     df: dict[str, int] | None = None,
     allowed=None,
     tuning: Tuning = DEFAULT_TUNING,
+    column=None,
 ) -> list[int] | None:
     """Re-order a passage's first hits by BM25F plus title coverage; later hits keep their order below.
 
     df: document frequencies (the most of title and body) already looked up by the first stage.
     allowed(): checked before each article is read; once it answers False, None is returned and the scores are
-    left as they were. Each article's terms come from the passage column (pack_terms), not from its text.
+    left as they were. Each article's terms come from the passage column (pack_terms), not from its text: column
+    is its reader, if the caller keeps one open.
     """
     if not docs:
         return docs
@@ -100,7 +102,7 @@ def rerank_passage(
     if best > 0 and len(window) > least:
         kept = sum(1 for d in window[least:] if (scores.get(d) or 0.0) >= tuning.passage_window_share * best)
         window = window[: least + kept]
-    column = searcher.reader().column_reader(PASSAGE_COLUMN)
+    column = column or searcher.reader().column_reader(PASSAGE_COLUMN)
     titles, bm25f = {}, {}
     for d in window:
         if allowed is not None and not allowed():

@@ -24,7 +24,7 @@ from .facets import FacetCache, month_histogram
 from .parse import tag_key
 from .query import PASSAGE_BOOSTS, QueryPlan, plan_query, whoosh_query
 from .related import related_docs
-from .schema import ARTICLE, SEARCH_FIELDS, SOURCE
+from .schema import ARTICLE, PASSAGE_COLUMN, SEARCH_FIELDS, SOURCE
 from .snippets import SNIPPET_SCAN_CHARS, make_snippet, query_terms
 from .store import IndexStore
 from .synonyms import load_synonyms
@@ -444,7 +444,8 @@ class Engine:
             docs = self._rescore(searcher, docs, scores, plan.words)
         if ranked and matcher.passage and budget.allows("rerank", optional=True):
             go_on = partial(budget.allows, "rerank", optional=True)
-            found = rerank.rerank_passage(searcher, docs, scores, plan.match, matcher.df, go_on, self.tuning)
+            column = self._leaves_of(searcher).column(PASSAGE_COLUMN)
+            found = rerank.rerank_passage(searcher, docs, scores, plan.match, matcher.df, go_on, self.tuning, column)
             docs = found or docs
         if matcher.q is not None and request.sort == "recent":
             docs = self._freshen(cache, docs, scores)
