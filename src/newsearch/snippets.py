@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from whoosh import query as wq
 
 from .analysis import iter_words
@@ -35,25 +33,26 @@ def _negated_terms(q) -> set[str]:
     return out
 
 
-def _best_window(spans: list, hits: list[int], terms: set[str], words: int) -> int:
+def _best_window(matches: dict[int, list[str]], hits: list[int], words: int) -> int:
     """Return the hit that starts the window of `words` words holding the most distinct query terms, then the
     most matches (the first such); the window slides over the hits, since a pasted passage can have hundreds
-    of them (comparing every pair cost 2 ms a snippet)."""
+    of them (comparing every pair cost 2 ms a snippet). matches: each hit's query terms."""
     best, best_key = hits[0], (-1, -1)
-    inside: Counter = Counter()
+    inside: dict[str, int] = {}
     end = 0
     for k, start in enumerate(hits):
         while end < len(hits) and hits[end] < start + words:
-            inside.update(f for f in spans[hits[end]][2] if f in terms)
+            for f in matches[hits[end]]:
+                inside[f] = inside.get(f, 0) + 1
             end += 1
         key = (len(inside), end - k)
         if key > best_key:
             best, best_key = start, key
-        for f in spans[start][2]:
-            if f in terms:
+        for f in matches[start]:
+            if inside[f] == 1:
+                del inside[f]
+            else:
                 inside[f] -= 1
-                if not inside[f]:
-                    del inside[f]
     return best
 
 
@@ -62,31 +61,33 @@ def make_snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS, scan_ch
     first scan_chars characters are read."""
     cut = len(text) > scan_chars
     text = text[:scan_chars].replace(MARK, "* *")
-    spans, hits, seen, truncated = [], [], set(), False
+    spans, hits, truncated = [], [], False
+    matches: dict[int, list[str]] = {}  # each hit's query terms
+    missing = set(terms)  # query terms not met yet
     for i, span in enumerate(iter_words(text)):
         spans.append(span)
-        found = terms.intersection(span[2])
-        if found:
+        if not terms.isdisjoint(span[2]):
             hits.append(i)
-            seen |= found
+            matches[i] = [f for f in span[2] if f in terms]
+            missing.difference_update(matches[i])
         if not terms and i >= words:
             break  # nothing to mark (a title match): the opening words are the snippet, and more follow
         # Once every query term has been met, a window past the first hit is all that can be shown:
         # analysing the rest of a long article would only cost time (snippets dominate small searches).
-        if hits and seen >= terms and i >= hits[0] + 2 * words:
+        if hits and not missing and i >= hits[0] + 2 * words:
             truncated = True
             break
     if not spans:
         return ""
-    first = max(0, _best_window(spans, hits, terms, words) - 4) if hits else 0
+    first = max(0, _best_window(matches, hits, words) - 4) if hits else 0
     last = min(len(spans), first + words)
     pieces = []
     pos = spans[first][0]
     for i in range(first, last):
-        start, end, forms = spans[i]
+        start, end, _ = spans[i]
         pieces.append(text[pos:start])
         word = text[start:end]
-        pieces.append(f"{MARK}{word}{MARK}" if terms.intersection(forms) else word)
+        pieces.append(f"{MARK}{word}{MARK}" if i in matches else word)
         pos = end
     snippet = " ".join("".join(pieces).split())
     prefix = "… " if first > 0 else ""
