@@ -678,3 +678,34 @@ def test_passage_snippets_read_only_the_start_of_long_articles():
     snippet = make_snippet(text, {"march"}, scan_chars=200)
     assert snippet.startswith("Le **marché** couvert") and snippet.endswith(" …")
     assert "Un **marché** à la **fin**" in make_snippet(text, {"march", "fin"})  # the default reads 6,000
+
+
+def test_passage_reranking_reads_the_column_it_is_given_without_opening_another(index_from_records):
+    from newsearch import rerank
+    from newsearch.schema import PASSAGE_COLUMN
+
+    records = [{"id": f"a{i}", "title": f"Énergie {i}", "body": "Les prix de l'énergie montent."} for i in range(3)]
+    searcher, _ = Engine(index_from_records(records, batch_size=1)).refresh()
+    column = searcher.reader().column_reader(PASSAGE_COLUMN)
+    assert not column  # over several segments, Whoosh's column reader is falsy (its len is 0)
+
+    class Reader:
+        def __init__(self, reader):
+            self._reader = reader
+
+        def __getattr__(self, name):
+            return getattr(self._reader, name)
+
+        def column_reader(self, name):
+            raise AssertionError("a second column reader was opened")  # reading its offsets costs milliseconds
+
+    class Searcher:
+        def __getattr__(self, name):
+            return getattr(searcher, name)
+
+        def reader(self):
+            return Reader(searcher.reader())
+
+    docs = [searcher.document_number(id=r["id"]) for r in records]
+    ranked = rerank.rerank_passage(Searcher(), docs, dict.fromkeys(docs, 1.0), "énergie prix montent", column=column)
+    assert sorted(ranked) == sorted(docs)

@@ -15,14 +15,19 @@ MAX_BODY_CHARS = 50_000
 _TERM_SEP, _FIELD_SEP = "\x1f", "\x1e"
 
 
-def article_terms(title: str, body: str) -> tuple[list[str], list[str]]:
-    """Return what the second stage reads of an article: its title's terms and its body's, in order, repeats kept."""
-    return text_terms(title), text_terms(body[:MAX_BODY_CHARS])
+def article_terms(title: str, body: str, body_words: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """Return what the second stage reads of an article: its title's terms and its body's, in order, repeats kept.
+
+    body_words: analysis.text_words(body), if the indexer has them already.
+    """
+    if len(body) > MAX_BODY_CHARS:
+        body, body_words = body[:MAX_BODY_CHARS], None
+    return text_terms(title), text_terms(body, body_words)
 
 
-def pack_terms(title: str, body: str) -> bytes:
+def pack_terms(title: str, body: str, body_words: list[str] | None = None) -> bytes:
     """Return article_terms as the index's passage column keeps them, analysed once when the article is indexed."""
-    title_terms, body_terms = article_terms(title, body)
+    title_terms, body_terms = article_terms(title, body, body_words)
     return (_TERM_SEP.join(title_terms) + _FIELD_SEP + _TERM_SEP.join(body_terms)).encode("utf-8")
 
 
@@ -102,7 +107,8 @@ def rerank_passage(
     if best > 0 and len(window) > least:
         kept = sum(1 for d in window[least:] if (scores.get(d) or 0.0) >= tuning.passage_window_share * best)
         window = window[: least + kept]
-    column = column or searcher.reader().column_reader(PASSAGE_COLUMN)
+    if column is None:  # a column reader is falsy (its len is 0)
+        column = searcher.reader().column_reader(PASSAGE_COLUMN)
     titles, bm25f = {}, {}
     for d in window:
         if allowed is not None and not allowed():
