@@ -25,7 +25,7 @@ from typing import ClassVar
 
 from whoosh.reading import SegmentReader
 
-from .analysis import index_positions
+from .analysis import index_positions, text_words
 from .builders import SegmentBuilders
 from .clusters import CLUSTERS_FILE, build_clusters, save_clusters
 from .dates import day_ordinal, parse_iso, to_utc_timestamp
@@ -205,13 +205,16 @@ def merge_tiers(writer, segments: list, tuning: IndexTuning = DEFAULT_INDEX_TUNI
 _ONE_POSITION: dict[int, bytes] = {}
 
 
-def analysed(field_name: str, text: str) -> Analysed:
-    """Return the postings Whoosh makes of one French text field's value, computed here (in a worker) once."""
+def analysed(field_name: str, text: str, words: list[str] | None = None) -> Analysed:
+    """Return the postings Whoosh makes of one French text field's value, computed here (in a worker) once.
+
+    words: analysis.text_words(text), if already found.
+    """
     fmt = _FIELDS[field_name].format
     boost = fmt.field_boost
     # What Whoosh's Positions.word_values yields, from positions replayed per distinct word (index_positions).
     postings = []
-    for term, poslist in index_positions(text).items():
+    for term, poslist in index_positions(text, words).items():
         if len(poslist) == 1:
             value = _ONE_POSITION.get(poslist[0])
             if value is None:
@@ -255,14 +258,16 @@ def article_document(article: Article) -> dict:
     signature = minhash(article.title + "\n" + article.body)
     if signature:
         doc["minhash"] = pack(signature)
-    doc[PASSAGE_COLUMN] = pack_terms(article.title, article.body)
+    # The body's words are found once, for its postings and for the passage column.
+    body_words = text_words(article.body)
+    doc[PASSAGE_COLUMN] = pack_terms(article.title, article.body, body_words)
     doc = {k: v for k, v in doc.items() if v not in ("", None)}
     # Analysis is most of Whoosh's indexing work: done here, it runs in the worker processes too.
     for name in SEARCH_FIELDS:
         if name in doc:
             if _FIELDS[name].stored:
                 doc["_stored_" + name] = doc[name]
-            doc[name] = analysed(name, doc[name])
+            doc[name] = analysed(name, doc[name], body_words if name == "body" else None)
     return doc
 
 
