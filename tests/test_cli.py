@@ -263,6 +263,9 @@ def test_an_index_whose_every_file_was_skipped_still_answers(run, tmp_path):
     assert first.exit_code == EXIT_SKIPPED and report["documents"] == 0 and report["warnings"] == []
     result = run("query", "retraites", "--index", index, "--json")
     assert result.exit_code == EXIT_NO_HIT and json.loads(result.output)["total"] == 0
+    passage = "Le gouvernement a présenté mercredi sa réforme des retraites devant les syndicats réunis à Paris"
+    result = run("query", passage, "--index", index, "--json")  # a pasted passage: the second stage has nothing
+    assert result.exit_code == EXIT_NO_HIT and json.loads(result.output)["total"] == 0, result.output
     assert json.loads(run("stats", "--index", index, "--json").output)["documents"] == 0
     from newsearch.web import create_app
 

@@ -444,7 +444,8 @@ class Engine:
             docs = self._rescore(searcher, docs, scores, plan.words)
         if ranked and matcher.passage and budget.allows("rerank", optional=True):
             go_on = partial(budget.allows, "rerank", optional=True)
-            column = self._leaves_of(searcher).column(PASSAGE_COLUMN)
+            # An index without a segment has no column to open, and nothing to re-rank.
+            column = self._leaves_of(searcher).column(PASSAGE_COLUMN) if docs else None
             found = rerank.rerank_passage(searcher, docs, scores, plan.match, matcher.df, go_on, self.tuning, column)
             docs = found or docs
         if matcher.q is not None and request.sort == "recent":
