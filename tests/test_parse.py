@@ -9,6 +9,8 @@ import pytest
 
 from newsearch.errors import ParseError
 from newsearch.parse import (
+    Notes,
+    article_from_record,
     canonical_url,
     clean_tags,
     clean_text,
@@ -328,3 +330,11 @@ def test_an_html_page_and_a_json_record_of_one_url_have_one_id():
     record = {"title": "Crue", "body": "Texte.", "url": "https://COURRIER.example/france/crue-gardon.html"}
     assert html_article.id == parse_bytes(json.dumps(record).encode(), "r.json").articles[0].id
     assert parse_bytes(json.dumps(dict(record, id="given-7")).encode(), "r.json").articles[0].id == "given-7"
+
+
+def test_a_record_with_a_bad_id_is_an_error_about_its_id_and_leaves_no_date_warning():
+    warnings = Notes()
+    with pytest.raises(ParseError, match="field 'id' must be a string"):
+        article_from_record({"id": ["x"], "title": "T", "body": "B", "date": "1er janvier 9999"}, "f.json", "f.json",
+                            warnings=warnings)  # fmt: skip
+    assert list(warnings) == []

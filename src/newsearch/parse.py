@@ -815,12 +815,13 @@ def article_from_record(
     if not title and not body:
         raise ParseError(f"{where}: no title and no body")
     url = text("url").strip()
+    given = text("id").strip()  # read before the date: a bad id is the record's error, with no date warning
     raw_date = text("date") or text("published") or text("datePublished")
     date = iso_date(raw_date)
     if raw_date.strip() and not date:
         note_unplaced(warnings, where, raw_date)
     article = Article(
-        id=article_id(text("id").strip(), url, where),
+        id=article_id(given, url, where),
         title=title,
         body=body,
         summary=summary,
