@@ -487,6 +487,19 @@ def test_the_passage_column_holds_the_terms_the_second_stage_would_read_from_the
     assert rerank.unpack_terms(rerank.pack_terms(title, body)) == rerank.article_terms(title, body)
 
 
+def test_the_indexers_shared_words_give_the_same_column_a_long_body_cut_included():
+    from newsearch import rerank
+    from newsearch.analysis import text_words
+
+    # Over MAX_BODY_CHARS, cut in the middle of a word and past an acronym the cut text no longer holds.
+    body = "Le S.N.C.F. " + "contre-enquête sur l'énergie, " * (rerank.MAX_BODY_CHARS // 30) + "fin du texte"
+    assert len(body) > rerank.MAX_BODY_CHARS
+    for text in (body, body[:5_000]):
+        expected = (rerank.text_terms("Titre"), rerank.text_terms(text[: rerank.MAX_BODY_CHARS]))
+        assert rerank.article_terms("Titre", text, text_words(text)) == expected
+        assert rerank.unpack_terms(rerank.pack_terms("Titre", text, text_words(text))) == expected
+
+
 def test_passage_reranking_reads_each_articles_terms_from_the_index(index_from_records):
     from newsearch import rerank
     from newsearch.schema import PASSAGE_COLUMN
