@@ -30,6 +30,37 @@ from newsearch.web import SECURITY_HEADERS, create_app, host_name
 PASSAGE = "le gouvernement a annoncé mardi de nouvelles mesures pour soutenir les entreprises en difficulté"
 
 
+def free_port() -> int:
+    """A port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# Waitress's own shutdown made to hang, as the exit was once seen held up on a loaded machine.
+HANGING_SHUTDOWN = """
+import time, waitress.task
+waitress.task.ThreadedTaskDispatcher.shutdown = lambda self, *args, **kwargs: time.sleep(3600)
+"""
+# The signal arrives right after the "serving" line, the moment a user or a test reads it and presses Ctrl-C.
+INTERRUPT_AFTER_SERVING_LINE = """
+import os, signal, click
+echo = click.echo
+def echo_then_interrupt(*args, **kwargs):
+    echo(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGINT)
+click.echo = echo_then_interrupt
+"""
+
+
+def serve_script(tmp_path: Path, index: Path, port: int, prelude: str) -> Path:
+    """A script running `newsearch serve` on index and port, after prelude (code that alters the run)."""
+    script = tmp_path / "serve.py"
+    cli_call = f"cli(['serve', '--index', {str(index)!r}, '--port', '{port}'])\n"
+    script.write_text(prelude + "from newsearch.cli import cli\n" + cli_call, encoding="utf-8")
+    return script
+
+
 # --- the cost estimate -----------------------------------------------------------------------------
 
 
@@ -379,9 +410,7 @@ def test_serve_options_are_validated_in_one_place():
 
 
 def test_the_serve_command_answers_and_stops_on_ctrl_c(sample_index):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     newsearch = Path(sys.executable).with_name("newsearch")
     server = subprocess.Popen(
         [str(newsearch), "serve", "--index", str(sample_index), "--port", str(port), "--threads", "4"],
@@ -406,19 +435,8 @@ def test_the_serve_command_answers_and_stops_on_ctrl_c(sample_index):
 
 
 def test_ctrl_c_stops_the_server_even_when_its_shutdown_hangs(sample_index, tmp_path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    # Waitress's own shutdown made to hang, as the exit was once seen held up on a loaded machine.
-    script = tmp_path / "serve.py"
-    script.write_text(
-        "import sys, time\n"
-        "import waitress.task\n"
-        "waitress.task.ThreadedTaskDispatcher.shutdown = lambda self, *args, **kwargs: time.sleep(3600)\n"
-        "from newsearch.cli import cli\n"
-        f"cli(['serve', '--index', {str(sample_index)!r}, '--port', '{port}'])\n",
-        encoding="utf-8",
-    )
+    port = free_port()
+    script = serve_script(tmp_path, sample_index, port, HANGING_SHUTDOWN)
     server = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert server.stdout.readline().startswith(f"newsearch: serving http://127.0.0.1:{port}/")
@@ -435,22 +453,8 @@ def test_ctrl_c_stops_the_server_even_when_its_shutdown_hangs(sample_index, tmp_
 
 
 def test_ctrl_c_the_moment_the_server_says_it_is_serving_stops_it_cleanly(sample_index, tmp_path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    # The signal arrives right after the "serving" line, the moment a user or a test reads it and presses Ctrl-C.
-    script = tmp_path / "serve.py"
-    script.write_text(
-        "import os, signal, click\n"
-        "echo = click.echo\n"
-        "def echo_then_interrupt(*args, **kwargs):\n"
-        "    echo(*args, **kwargs)\n"
-        "    os.kill(os.getpid(), signal.SIGINT)\n"
-        "click.echo = echo_then_interrupt\n"
-        "from newsearch.cli import cli\n"
-        f"cli(['serve', '--index', {str(sample_index)!r}, '--port', '{port}'])\n",
-        encoding="utf-8",
-    )
+    port = free_port()
+    script = serve_script(tmp_path, sample_index, port, INTERRUPT_AFTER_SERVING_LINE)
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert done.stdout.startswith(f"newsearch: serving http://127.0.0.1:{port}/")
     assert done.returncode == 0, done.stderr
