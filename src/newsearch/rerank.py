@@ -9,7 +9,8 @@ from .analysis import text_terms
 from .schema import PASSAGE_COLUMN
 from .tuning import DEFAULT_TUNING, Tuning
 
-# A bound on the work per article; longer bodies are rare (dossiers, live blogs). Read when an article is indexed.
+# A bound on the work per article; longer bodies are rare (dossiers, live blogs). Read when an article is indexed:
+# a change to it or to pack_terms' format is a change of the index, which bumps schema.SCHEMA_VERSION.
 MAX_BODY_CHARS = 50_000
 # Terms are folded words, never holding a control character: these two separate them in the passage column.
 _TERM_SEP, _FIELD_SEP = "\x1f", "\x1e"
