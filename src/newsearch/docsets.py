@@ -153,7 +153,7 @@ class LeafCache:
 
     def column(self, name: str):
         """Return the reader of a column, opened once per searcher: opening one reads its table of offsets (for
-        the passage column, 2 ms of a 7 ms search when each search opened its own)."""
+        the passage column, 0.4 ms of a 6.8 ms passage search when each search opened its own)."""
         found = self._columns.get(name)
         if found is None:
             found = self._columns[name] = self.searcher.reader().column_reader(name)

@@ -85,8 +85,8 @@ def build_schema() -> Schema:
         entities=STORED(),
         # MinHash of the text (dedup.pack), for grouping wire copies after each indexing run.
         minhash=COLUMN(VarBytesColumn()),
-        # The terms a passage's second stage reads (rerank.pack_terms): analysed once here, it read the 20 to 100
-        # articles it re-ranks as text, 60 % of a passage search's time. About 700 bytes an article, compressed.
+        # The terms a passage's second stage reads (rerank.pack_terms), analysed once here: reading and analysing
+        # the text of the 20 to 100 articles it re-ranks was half of a passage search. ~700 bytes an article.
         passage=COLUMN(CompressedBytesColumn()),
         # Source-file record (kind=source): size, mtime, sha256 and the article ids it produced.
         source=STORED(),
