@@ -26,10 +26,15 @@ sys.path.insert(0, str(ROOT / "src"))
 import known_item  # noqa: E402
 from newsearch import rerank  # noqa: E402
 from newsearch.analysis import text_terms  # noqa: E402
+from newsearch.dates import day_ordinal, parse_iso  # noqa: E402
 from newsearch.errors import QueryError  # noqa: E402
+from newsearch.querydates import passage_anchors  # noqa: E402
 from newsearch.search import Engine, SearchRequest  # noqa: E402
+from newsearch.tuning import DEFAULT_TUNING, Tuning  # noqa: E402
 
-BASE = dict(TW=3.0, K1=0.9, B=0.75, LEAD=60, LB=0.5, TC=0.4, WINDOW=100, SHARE=0.0, MIN=20, CAP=None)
+_T = DEFAULT_TUNING
+BASE = dict(TW=3.0, K1=0.9, B=0.75, LEAD=60, LB=0.5, TC=0.4, WINDOW=100, SHARE=0.0, MIN=20, CAP=None,
+            WEEKDAY=_T.passage_weekday_bonus, DATE=_T.passage_date_bonus)  # fmt: skip
 
 
 def dump(subset: bool) -> None:
@@ -84,6 +89,10 @@ class Offline:
             found = self._terms[doc_id] = rerank.article_terms(rec.get("title") or "", rec.get("body") or "")
         return found
 
+    def day(self, doc_id: str) -> int:
+        moment = parse_iso(self.corpus[doc_id].get("date") or "")
+        return day_ordinal(moment) if moment else 0
+
     def rank(self, q, docs, df, n, avg, p, extra=None):
         words = text_terms(self.corpus[q]["summary"])
         distinct = set(words)
@@ -114,6 +123,11 @@ class Offline:
             coverage[d] = len(set(title) & distinct) / len(set(title)) if title else 0.0
         top = max(bm25f.values(), default=0.0) or 1.0
         scores = {d: bm25f[d] / top + p["TC"] * coverage[d] for d in window}
+        anchors = passage_anchors(self.corpus[q]["summary"])
+        if anchors:
+            tuning = Tuning(passage_weekday_bonus=p["WEEKDAY"], passage_date_bonus=p["DATE"])
+            for d in window:
+                scores[d] += rerank.anchor_bonus(anchors, self.day(d), tuning)
         if extra:
             for d in window:
                 scores[d] += extra(self, d, words, distinct, idf)
@@ -168,7 +182,11 @@ def title_pairs(weight: float):
 
 def variants(subset: bool) -> None:
     off = Offline(subset)
-    rows = [("today's formula (BM25F title ×3, k1 0.9, b 0.75, lead 60 +0.5, title share 0.4, top 100)", {}, None)]
+    rows = [("today's formula (BM25F title ×3, k1 0.9, b 0.75, lead 60 +0.5, title share 0.4, days named, top 100)",
+             {}, None)]  # fmt: skip
+    rows += [("no bonus for the days a passage names", {"WEEKDAY": (), "DATE": ()}, None)]
+    rows += [(f"weekday bonus {w}, calendar-day bonus {c}", {"WEEKDAY": w, "DATE": c}, None)
+             for w, c in [((0.1, 0.05), (0.2, 0.1, 0.05, 0.05)), ((0.3, 0.1), (0.6, 0.3, 0.15, 0.15))]]  # fmt: skip
     rows += [(f"{k} {v}", {k: v}, None) for k, vals in [("K1", (0.6, 1.2, 1.5)), ("TW", (2.0, 4.0, 5.0)),
              ("TC", (0.3, 0.5, 0.6)), ("LB", (0.3, 0.8, 1.0)), ("B", (0.6, 0.9)), ("LEAD", (40, 80))]
              for v in vals]  # fmt: skip

@@ -8,7 +8,7 @@ import pytest
 
 from newsearch.dates import parse_bound
 from newsearch.query import parse_query
-from newsearch.querydates import DateFilter, extract_date_filters
+from newsearch.querydates import DateFilter, DayAnchors, extract_date_filters, passage_anchors
 from newsearch.schema import build_schema
 
 TODAY = date(2026, 3, 11)  # a Wednesday: this week is 9–15 March, last week 2–8 March
@@ -116,3 +116,31 @@ def test_filters_are_valid_bounds_and_the_rest_parses(query, rest, since, until,
 
 def test_today_defaults_to_the_current_day():
     assert extract_date_filters("cette année").since == f"{date.today().year}-01-01"
+
+
+# A pasted passage → the weekdays (Monday 0) and calendar days (day, month, year or None) it names.
+ANCHORS = [
+    ("Vendredi 23 mars, quatre hommes ont perdu la vie dans l'Aude.", {4}, {(23, 3, None)}),
+    ("Le 1er mai 2019, les syndicats ont défilé ; dimanche soir, le calme.", {6}, {(1, 5, 2019)}),
+    ("Il a déclaré jeudi 31 mai, puis lundi, que le 2 février 2016 était loin.", {0, 3}, {(31, 5, None), (2, 2, 2016)}),
+    ("Les élèves de CM2 rentrent en septembre, et mars reste la planète rouge.", set(), set()),
+    ("Un bilan de 54 décès en 24 heures, portant à 29.209 le nombre de morts.", set(), set()),
+    ("Le 32 janvier n'existe pas, le 10 aout si (sans accent).", set(), {(10, 8, None)}),
+]
+
+
+@pytest.mark.parametrize("passage, weekdays, days", ANCHORS)
+def test_a_passage_names_weekdays_and_calendar_days(passage, weekdays, days):
+    assert passage_anchors(passage) == DayAnchors(frozenset(weekdays), frozenset(days))
+
+
+def test_anchor_lags_count_days_after_a_weekday_and_around_a_calendar_day():
+    anchors = passage_anchors("Vendredi 23 mars, à Trèbes")
+    # Friday 23 March 2018 itself, the Saturday after, and the Thursday before (six days after a Friday).
+    assert [anchors.weekday_lag(date(2018, 3, d)) for d in (23, 24, 22)] == [0, 1, 6]
+    assert [anchors.date_lag(date(2018, 3, d)) for d in (23, 24, 20)] == [0, 1, 3]
+    # No year named: the nearest 23 March, before or after (2 January 2019: 80 days before 23 March 2019).
+    assert anchors.date_lag(date(2019, 1, 2)) == 80 and anchors.date_lag(date(2018, 7, 1)) == 100
+    dated = passage_anchors("le 29 février 2016")
+    assert dated.date_lag(date(2016, 3, 1)) == 1 and dated.weekday_lag(date(2016, 3, 1)) is None
+    assert not passage_anchors("rien de daté") and passage_anchors("samedi")

@@ -444,6 +444,42 @@ def test_passages_prefer_the_article_that_leads_with_their_words(index_from_reco
     assert ids(engine, PASSAGE)[0] == "words-in-the-lead"
 
 
+def test_passages_prefer_the_article_published_on_the_day_they_name(index_from_records):
+    from newsearch.tuning import Tuning
+
+    body = "Les élus s'inquiètent : la hausse des prix de l'énergie pèse sur les budgets locaux."
+    # One story told four times; the one of Saturday 21 March has more of the passage's words in its title.
+    index_dir = index_from_records([
+        {"id": "saturday", "title": "Les budgets sous tension", "body": body, "date": "2020-03-21T10:00:00+01:00"},
+        {"id": "monday", "title": "Chronique", "body": body, "date": "2020-03-23T10:00:00+01:00"},
+        {"id": "wednesday", "title": "Chronique", "body": body, "date": "2020-03-25T10:00:00+01:00"},
+        {"id": "next-monday", "title": "Chronique", "body": body, "date": "2020-03-30T10:00:00+02:00"},
+    ])  # fmt: skip
+    engine = Engine(index_dir)
+    assert ids(engine, PASSAGE)[0] == "saturday"
+    assert ids(engine, PASSAGE + " lundi")[:2] == ["monday", "next-monday"]
+    assert ids(engine, PASSAGE + " ce lundi 23 mars")[0] == "monday"
+    # A report of the next day gains too: Tuesday 24 March is the Wednesday's eve.
+    assert ids(engine, PASSAGE + " mardi 24 mars")[0] == "wednesday"
+    unanchored = Engine(index_dir, tuning=Tuning(passage_weekday_bonus=(), passage_date_bonus=()))
+    assert ids(unanchored, PASSAGE + " ce lundi 23 mars")[0] == "saturday"
+
+
+def test_the_day_bonus_adds_the_weekday_and_the_calendar_day_and_spares_undated_articles():
+    from datetime import date
+
+    from newsearch.querydates import passage_anchors
+    from newsearch.rerank import anchor_bonus
+    from newsearch.tuning import Tuning
+
+    anchors = passage_anchors("ce lundi 23 mars")
+    tuning = Tuning(passage_weekday_bonus=(0.2, 0.1), passage_date_bonus=(0.4, 0.2))
+    day = date(2020, 3, 23).toordinal()
+    # The Monday itself, the Tuesday, the Wednesday, the Sunday before, an undated article.
+    bonuses = [anchor_bonus(anchors, d, tuning) for d in (day, day + 1, day + 2, day - 1, 0)]
+    assert bonuses == pytest.approx([0.6, 0.3, 0, 0.2, 0])
+
+
 def test_passages_are_matched_by_their_rarest_words(index_from_records):
     from newsearch.tuning import Tuning
 

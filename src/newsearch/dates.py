@@ -40,6 +40,8 @@ MONTH_NAMES = [
     "novembre",
     "décembre",
 ]
+# date.weekday() order: Monday is 0.
+WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
 MONTH_ABBR = ["", "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."]
 
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .dates import parse_french_date, parse_iso
+from .dates import WEEKDAYS, parse_french_date, parse_iso
 from .errors import DependencyError, ParseError
 from .tuning import DEFAULT_INDEX_TUNING
 
@@ -491,7 +491,7 @@ END_MARKERS = {
 _IMAGE_LINE = re.compile(r"^\S+\.(?:jpe?g|png|gif|webp|svg|avif|bmp)$", re.IGNORECASE)
 _DATE_LINE = re.compile(
     r"^(?:(?:publi[ée]\s+le|mis\s+[àa]\s+jour\s+le|mise\s+[àa]\s+jour\s+le|date\s*:|le)\s*)?"
-    r"(?:(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\s+)?"
+    rf"(?:(?:{'|'.join(WEEKDAYS)})\s+)?"
     r"\d{1,2}(?:er)?\s+\w+\s+\d{4}(?:\s+(?:[àa]\s+)?\d{1,2}\s*[h:]\s*\d{0,2})?\.?$",
     re.IGNORECASE,
 )

@@ -18,7 +18,7 @@ from whoosh import query as wq
 
 from .analysis import STOP_WORDS, fold, iter_words
 from .errors import QueryError, echo
-from .querydates import DateFilter, extract_date_filters
+from .querydates import DateFilter, DayAnchors, extract_date_filters, passage_anchors
 from .schema import SEARCH_FIELDS
 
 MAX_QUERY_CHARS = 2000
@@ -95,6 +95,7 @@ class QueryPlan:
     synonyms: list[tuple[str, ...]] = field(default_factory=list)
     match: str = ""  # what the Whoosh parser reads: date phrases out, synonyms in; a passage's words only
     words: list[str] = field(default_factory=list)  # positive words as typed (capitals, accents), for rescoring
+    anchors: DayAnchors = DayAnchors()  # a passage's weekdays and calendar days, for its second stage
 
     @property
     def read_as(self) -> str:
@@ -354,6 +355,7 @@ def plan_query(text: str, synonyms=None, read_dates: bool = True, today: date | 
         # A pasted passage is words: its quotes, parentheses and signs are not syntax, nor its dates filters.
         plan.match = " ".join(t.text for t in tokens if t.kind in ("word", "phrase"))
         plan.words = typed_words([replace(t, sign="", field=None) for t in tokens])
+        plan.anchors = passage_anchors(plan.match)
         return plan
     terms = [t for t in tokens if t.kind in ("word", "phrase")]
     if len(terms) > MAX_TERMS:

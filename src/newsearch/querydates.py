@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .analysis import fold
-from .dates import MONTH_NAMES, MONTHS
+from .dates import MONTH_NAMES, MONTHS, WEEKDAYS
 
 _FOLDED_MONTHS = {fold(name): number for name, number in MONTHS.items()}
 # A year is a filter only in this range: "en 1500 mètres" or "avant 800" are not dates.
@@ -338,3 +338,48 @@ def extract_date_filters(query: str, today: date | None = None) -> DateFilter:
         until=until.isoformat() if until else None,
         phrase=", ".join(phrases),
     )
+
+
+# --- days a pasted passage is anchored to --------------------------------------------------------
+
+_FOLDED_WEEKDAYS = {fold(name): number for number, name in enumerate(WEEKDAYS)}
+
+
+@dataclass(frozen=True)
+class DayAnchors:
+    """The weekdays and calendar days a pasted passage names: news says "lundi" or "le 23 mars" of its own day."""
+
+    weekdays: frozenset[int] = frozenset()
+    days: frozenset[tuple[int, int, int | None]] = frozenset()  # (day, month, year or None)
+
+    def __bool__(self) -> bool:
+        return bool(self.weekdays or self.days)
+
+    def weekday_lag(self, day: date) -> int | None:
+        """Return how many days after the nearest weekday named day falls (0 to 6), None if none is named."""
+        return min(((day.weekday() - w) % 7 for w in self.weekdays), default=None)
+
+    def date_lag(self, day: date) -> int | None:
+        """Return how many days day lies from the nearest calendar day named, in the nearest year if none is said."""
+        lags = []
+        for number, month, year in self.days:
+            for candidate_year in (year,) if year else (day.year - 1, day.year, day.year + 1):
+                if number <= calendar.monthrange(candidate_year, month)[1]:
+                    lags.append(abs((day - date(candidate_year, month, number)).days))
+        return min(lags, default=None)
+
+
+def passage_anchors(text: str) -> DayAnchors:
+    """Return the weekdays ("lundi") and calendar days ("23 mars", "1er mai 2019") a passage names."""
+    tokens = [t.folded.lower() for t in _tokens(text)]
+    weekdays, days = set(), set()
+    for i, token in enumerate(tokens):
+        if token in _FOLDED_WEEKDAYS:
+            weekdays.add(_FOLDED_WEEKDAYS[token])
+        elif token in _FOLDED_MONTHS and i:
+            number = _DAY_RE.match(tokens[i - 1])
+            if number and 1 <= int(number.group(1)) <= 31:
+                after = tokens[i + 1] if i + 1 < len(tokens) else ""
+                year = int(after) if _YEAR_RE.match(after) and MIN_YEAR <= int(after) <= MAX_YEAR else None
+                days.add((int(number.group(1)), _FOLDED_MONTHS[token], year))
+    return DayAnchors(frozenset(weekdays), frozenset(days))

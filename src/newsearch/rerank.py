@@ -6,6 +6,8 @@ import math
 from collections import Counter
 
 from .analysis import text_terms
+from .dates import ordinal_to_date
+from .querydates import DayAnchors
 from .schema import PASSAGE_COLUMN
 from .tuning import DEFAULT_TUNING, Tuning
 
@@ -81,6 +83,21 @@ class PassageScorer:
         return len(distinct & self.distinct) / len(distinct) if distinct else 0.0
 
 
+def anchor_bonus(anchors: DayAnchors, day: int, tuning: Tuning = DEFAULT_TUNING) -> float:
+    """Return what an article published on this day ordinal (0: undated) gains from the days a passage names."""
+    if not anchors or day <= 0:
+        return 0.0
+    published = ordinal_to_date(day)
+    bonus = 0.0
+    for lag, table in (
+        (anchors.weekday_lag(published), tuning.passage_weekday_bonus),
+        (anchors.date_lag(published), tuning.passage_date_bonus),
+    ):
+        if lag is not None and lag < len(table):
+            bonus += table[lag]
+    return bonus
+
+
 def rerank_passage(
     searcher,
     docs: list[int],
@@ -90,13 +107,16 @@ def rerank_passage(
     allowed=None,
     tuning: Tuning = DEFAULT_TUNING,
     column=None,
+    anchors: DayAnchors | None = None,
+    days=None,
 ) -> list[int] | None:
     """Re-order a passage's first hits by BM25F plus title coverage; later hits keep their order below.
 
     df: document frequencies (the most of title and body) already looked up by the first stage.
     allowed(): checked before each article is read; once it answers False, None is returned and the scores are
     left as they were. Each article's terms come from the passage column (pack_terms), not from its text: column
-    is its reader, if the caller keeps one open.
+    is its reader, if the caller keeps one open. anchors: the days the passage names; days[docnum] is each
+    article's day ordinal (facets.FacetCache.doc_day_array), 0 if undated.
     """
     if not docs:
         return docs
@@ -118,8 +138,11 @@ def rerank_passage(
         titles[d], body = unpack_terms(column[d])
         bm25f[d] = scorer.score(titles[d], body)
     top = max(bm25f.values()) or 1.0
+    anchored = bool(anchors) and days is not None
     for d in window:
         scores[d] = bm25f[d] / top + tuning.passage_title_coverage * scorer.title_coverage(titles[d])
+        if anchored:
+            scores[d] += anchor_bonus(anchors, days[d], tuning)
     ranked = sorted(window, key=lambda d: -scores[d])
     # Hits past the window stay below it, in their first-stage order, on the same scale.
     floor = min(scores[d] for d in window)

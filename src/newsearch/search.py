@@ -446,7 +446,10 @@ class Engine:
             go_on = partial(budget.allows, "rerank", optional=True)
             # An index without a segment has no column to open, and nothing to re-rank.
             column = self._leaves_of(searcher).column(PASSAGE_COLUMN) if docs else None
-            found = rerank.rerank_passage(searcher, docs, scores, plan.match, matcher.df, go_on, self.tuning, column)
+            found = rerank.rerank_passage(
+                searcher, docs, scores, plan.match, matcher.df, go_on, self.tuning, column,
+                plan.anchors, cache.doc_day_array,
+            )  # fmt: skip
             docs = found or docs
         if matcher.q is not None and request.sort == "recent":
             docs = self._freshen(cache, docs, scores)

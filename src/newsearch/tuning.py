@@ -59,6 +59,13 @@ class Tuning:
     passage_lead_bonus: float = 0.5
     # Weight of the share of the title's words found in the passage.
     passage_title_coverage: float = 0.4
+    # News names its own day: a passage saying "lundi" or "le 23 mars" was most likely published that day or the
+    # next. Added to an article's second-stage score (at most 1 + passage_title_coverage) when it was published
+    # 0 or 1 days after a weekday the passage names, and 0, 1, 2 or 3 days from a calendar day it names. On the
+    # dev passages the answer fell on the weekday named 59 % of the time (its rivals 16 %), on the day named 39 %
+    # (its rivals 1 %).
+    passage_weekday_bonus: tuple[float, ...] = (0.2, 0.1)
+    passage_date_bonus: tuple[float, ...] = (0.4, 0.2, 0.1, 0.1)
     # Characters of each hit read for a passage's snippet (keyword queries read 6,000): its best window is in the
     # lead, which restates it, and the snippets of a page of 100 passage hits were 40 % of the known-item call.
     passage_snippet_chars: int = 1_500
