@@ -457,7 +457,8 @@ def test_passages_prefer_the_article_published_on_the_day_they_name(index_from_r
     ])  # fmt: skip
     engine = Engine(index_dir)
     assert ids(engine, PASSAGE)[0] == "saturday"
-    assert ids(engine, PASSAGE + " lundi")[:2] == ["monday", "next-monday"]
+    # Both Mondays tie: which of the two comes first is not the bonus's to say.
+    assert set(ids(engine, PASSAGE + " lundi")[:2]) == {"monday", "next-monday"}
     assert ids(engine, PASSAGE + " ce lundi 23 mars")[0] == "monday"
     # A report of the next day gains too: Tuesday 24 March is the Wednesday's eve.
     assert ids(engine, PASSAGE + " mardi 24 mars")[0] == "wednesday"
