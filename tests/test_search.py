@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from newsearch.errors import NotFoundError, QueryError
@@ -448,9 +450,9 @@ def test_passages_prefer_the_article_published_on_the_day_they_name(index_from_r
     from newsearch.tuning import Tuning
 
     body = "Les élus s'inquiètent : la hausse des prix de l'énergie pèse sur les budgets locaux."
-    # One story told four times; the one of Saturday 21 March has more of the passage's words in its title.
+    # One story told four times; the one of Saturday 21 March tells it in fewer words, which ranks it first.
     index_dir = index_from_records([
-        {"id": "saturday", "title": "Les budgets sous tension", "body": body, "date": "2020-03-21T10:00:00+01:00"},
+        {"id": "saturday", "title": "Chronique", "body": body.split(" : ")[1].capitalize(), "date": "2020-03-21T10:00:00+01:00"},
         {"id": "monday", "title": "Chronique", "body": body, "date": "2020-03-23T10:00:00+01:00"},
         {"id": "wednesday", "title": "Chronique", "body": body, "date": "2020-03-25T10:00:00+01:00"},
         {"id": "next-monday", "title": "Chronique", "body": body, "date": "2020-03-30T10:00:00+02:00"},
@@ -511,6 +513,44 @@ def test_passage_scores_weigh_title_words_and_saturate_repeats(index_from_record
     assert scorer.score(*terms("Chronique", "Prix. Énergie. " * 10)) < in_body * 2
     assert scorer.title_coverage(terms("Énergie", "")[0]) == 1.0
     assert scorer.title_coverage(terms("Énergie et climat", "")[0]) == 0.5
+
+
+def test_distinctiveness_counts_the_passage_words_an_article_has_and_its_rivals_lack(index_from_records):
+    from newsearch import rerank
+
+    engine = Engine(index_from_records([{"id": "a", "title": "Énergie", "body": "Prix du gaz à Lyon."}]))
+    searcher, _ = engine.refresh()
+    scorer = rerank.PassageScorer(searcher, "prix énergie Lyon")
+    # A word counts wherever the article has it, in its title or its body.
+    title, body = rerank.article_terms("Énergie", "Prix du gaz à Lyon.")
+    assert scorer.match(title, body)[1] == {"energi", "pri", "lyon"}
+    assert scorer.match([], body)[1] == {"pri", "lyon"} and scorer.match(title, [])[1] == {"energi"}
+    # Three tellings of one story: all say "prix", one alone says "lyon".
+    present = {1: {"pri", "energi"}, 2: {"pri", "energi", "lyon"}, 3: {"pri"}}
+    distinct = rerank.distinctiveness(scorer, [1, 2, 3], present)
+    assert distinct[2] == 1.0 and distinct[2] > distinct[1] > distinct[3] > 0
+    # Once every first hit says "lyon" too, it tells no one apart: only "energi", which 3 lacks, still does.
+    present[1].add("lyon"), present[3].add("lyon")
+    alike = rerank.distinctiveness(scorer, [1, 2, 3], present)
+    assert alike[1] == alike[2] == 1.0 and alike[3] < 0.5
+
+
+def test_the_length_prior_favours_the_shorter_body_and_is_never_negative(index_from_records):
+    from newsearch import rerank
+    from newsearch.tuning import Tuning
+
+    engine = Engine(index_from_records([{"id": "a", "title": "Énergie", "body": "Prix."}]))
+    searcher, _ = engine.refresh()
+    scorer = rerank.PassageScorer(searcher, "énergie prix")
+    short, long = (rerank.article_terms("Énergie", "Prix du gaz. " * n)[1] for n in (10, 1000))
+    cut = rerank.article_terms("Énergie", "Prix du gaz. " * 10_000)[1]  # past MAX_BODY_CHARS: cut
+    assert scorer.length_prior(short) > scorer.length_prior(long) > scorer.length_prior(cut) >= 0
+    # Doubling a body costs ln 2 times the weight, whatever its length.
+    doubled = rerank.article_terms("Énergie", "Prix du gaz. " * 20)[1]
+    gap = scorer.length_prior(short) - scorer.length_prior(doubled)
+    assert gap == pytest.approx(0.1 * math.log((1 + 2 * len(short)) / (1 + len(short))), rel=0.01)
+    off = rerank.PassageScorer(searcher, "énergie prix", tuning=Tuning(passage_length_prior=0))
+    assert off.length_prior(short) == 0
 
 
 @pytest.mark.parametrize(

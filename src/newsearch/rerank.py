@@ -1,4 +1,4 @@
-"""Second-stage ranking of pasted passages: true BM25F over title and body, plus title coverage."""
+"""Second-stage ranking of pasted passages: BM25F over title and body, title coverage, distinctiveness, days."""
 
 from __future__ import annotations
 
@@ -61,6 +61,10 @@ class PassageScorer:
 
     def score(self, title: list[str], body: list[str]) -> float:
         """Return the BM25F score of one article from its title's and body's terms (article_terms)."""
+        return self.match(title, body)[0]
+
+    def match(self, title: list[str], body: list[str]) -> tuple[float, set[str]]:
+        """Return an article's BM25F score and the passage's terms it has, in its title or body, in one pass."""
         t = self.tuning
         # Only the passage's words are looked up: counting the others (most of a body) was a third of the call.
         title_tf, body_tf = Counter(title), Counter(filter(self.distinct.__contains__, body))
@@ -75,12 +79,29 @@ class PassageScorer:
                 tf += t.passage_lead_bonus
             if tf:
                 total += self.idf[word] * tf / (t.passage_k1 + tf)
-        return total
+        return total, self.distinct.intersection(title_tf).union(body_tf)
 
     def title_coverage(self, title: list[str]) -> float:
         """Return the share of the title's distinct terms that the passage contains."""
         distinct = set(title)
         return len(distinct & self.distinct) / len(distinct) if distinct else 0.0
+
+    def length_prior(self, body: list[str]) -> float:
+        """Return what an article gains for a short body (never below 0: bodies are cut at MAX_BODY_CHARS)."""
+        return self.tuning.passage_length_prior * math.log((1 + MAX_BODY_CHARS) / (1 + len(body)))
+
+
+def distinctiveness(scorer: PassageScorer, window: list[int], present: dict[int, set[str]]) -> dict[int, float]:
+    """Return, per article, the idf of its passage words weighted by their rarity among the first hits, over the most.
+
+    The first hits are mostly the passage's story told by several articles: a word they all have tells none apart.
+    """
+    hits = window[: scorer.tuning.passage_distinct_hits]
+    holders = Counter(word for d in hits for word in present[d])
+    weight = {w: scorer.idf[w] * max(0.0, math.log((len(hits) + 1) / (holders[w] + 0.5))) for w in scorer.distinct}
+    raw = {d: sum(weight[w] for w in present[d]) for d in window}
+    top = max(raw.values(), default=0.0) or 1.0
+    return {d: value / top for d, value in raw.items()}
 
 
 def anchor_bonus(anchors: DayAnchors, day: int, tuning: Tuning = DEFAULT_TUNING) -> float:
@@ -110,7 +131,7 @@ def rerank_passage(
     anchors: DayAnchors | None = None,
     days=None,
 ) -> list[int] | None:
-    """Re-order a passage's first hits by BM25F plus title coverage; later hits keep their order below.
+    """Re-order a passage's first hits by BM25F, title coverage, distinctiveness, length and days; later hits below.
 
     df: document frequencies (the most of title and body) already looked up by the first stage.
     allowed(): checked before each article is read; once it answers False, None is returned and the scores are
@@ -131,16 +152,23 @@ def rerank_passage(
         window = window[: least + kept]
     if column is None:  # a column reader is falsy (its len is 0)
         column = searcher.reader().column_reader(PASSAGE_COLUMN)
-    titles, bm25f = {}, {}
+    titles, bm25f, present, prior = {}, {}, {}, {}
     for d in window:
         if allowed is not None and not allowed():
             return None
         titles[d], body = unpack_terms(column[d])
-        bm25f[d] = scorer.score(titles[d], body)
+        bm25f[d], present[d] = scorer.match(titles[d], body)
+        prior[d] = scorer.length_prior(body)
     top = max(bm25f.values()) or 1.0
+    distinct = distinctiveness(scorer, window, present)
     anchored = bool(anchors) and days is not None
     for d in window:
-        scores[d] = bm25f[d] / top + tuning.passage_title_coverage * scorer.title_coverage(titles[d])
+        scores[d] = (
+            bm25f[d] / top
+            + tuning.passage_title_coverage * scorer.title_coverage(titles[d])
+            + tuning.passage_distinct_weight * distinct[d]
+            + prior[d]
+        )
         if anchored:
             scores[d] += anchor_bonus(anchors, days[d], tuning)
     ranked = sorted(window, key=lambda d: -scores[d])

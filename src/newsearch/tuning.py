@@ -58,9 +58,17 @@ class Tuning:
     passage_lead_words: int = 60
     passage_lead_bonus: float = 0.5
     # Weight of the share of the title's words found in the passage.
-    passage_title_coverage: float = 0.4
+    passage_title_coverage: float = 0.55
+    # What sets an article apart from its closest rivals, most often other articles of the same story: each
+    # passage word it has counts its idf times its rarity among the first passage_distinct_hits first-stage
+    # hits, ln((hits + 1) / (holders + 0.5)); the sum, over the window's best, weighs this much.
+    passage_distinct_weight: float = 0.2
+    passage_distinct_hits: int = 10
+    # A longer body holds more of any passage's words, the distinctive ones included: each article gains this
+    # times ln((1 + rerank.MAX_BODY_CHARS) / (1 + its body's terms)), i.e. loses 0.069 when its body doubles.
+    passage_length_prior: float = 0.1
     # News names its own day: a passage saying "lundi" or "le 23 mars" was most likely published that day or the
-    # next. Added to an article's second-stage score (at most 1 + passage_title_coverage) when it was published
+    # next. Added to an article's second-stage score (rerank.rerank_passage) when it was published
     # 0 or 1 days after a weekday the passage names, and 0, 1, 2 or 3 days from a calendar day it names. On the
     # dev passages the answer fell on the weekday named 59 % of the time (its rivals 16 %), on the day named 39 %
     # (its rivals 1 %).
