@@ -33,8 +33,10 @@ from newsearch.search import Engine, SearchRequest  # noqa: E402
 from newsearch.tuning import DEFAULT_TUNING, Tuning  # noqa: E402
 
 _T = DEFAULT_TUNING
-BASE = dict(TW=3.0, K1=0.9, B=0.75, LEAD=60, LB=0.5, TC=0.4, WINDOW=100, SHARE=0.0, MIN=20, CAP=None,
-            WEEKDAY=_T.passage_weekday_bonus, DATE=_T.passage_date_bonus)  # fmt: skip
+BASE = dict(TW=3.0, K1=0.9, B=0.75, LEAD=60, LB=0.5, TC=_T.passage_title_coverage, WINDOW=_T.passage_window,
+            SHARE=_T.passage_window_share, MIN=_T.passage_window_min,
+            CAP=None, WEEKDAY=_T.passage_weekday_bonus, DATE=_T.passage_date_bonus, DW=_T.passage_distinct_weight,
+            DH=_T.passage_distinct_hits, LP=_T.passage_length_prior)  # fmt: skip
 
 
 def dump(subset: bool) -> None:
@@ -73,6 +75,22 @@ def _dump_path(subset: bool) -> Path:
     return known_item.DATA / f"known-item-offline{'-subset' if subset else ''}.pkl"
 
 
+def field_bm25f(words, idf, title, body, length, avg, p) -> float:
+    """Return the second stage's BM25F (rerank.PassageScorer.score) of one article; length: its uncut body's."""
+    title_tf, body_tf = Counter(title), Counter(body)
+    lead = set(title) | set(body[: p["LEAD"]])
+    title_norm = 1 - p["B"] + p["B"] * len(title) / max(1.0, avg[0])
+    body_norm = 1 - p["B"] + p["B"] * length / max(1.0, avg[1])
+    total = 0.0
+    for w in words:
+        tf = p["TW"] * title_tf.get(w, 0) / title_norm + body_tf.get(w, 0) / body_norm
+        if w in lead:
+            tf += p["LB"]
+        if tf:
+            total += idf[w] * tf / (p["K1"] + tf)
+    return total
+
+
 class Offline:
     """Today's second stage over saved hits, with its constants as parameters and optional extra features."""
 
@@ -102,27 +120,23 @@ class Offline:
             best = docs[0][1] or 0.0
             size = max(p["MIN"], sum(1 for _, s in docs[:size] if (s or 0.0) >= p["SHARE"] * best))
         window = [d for d, _ in docs[:size]]
-        bm25f, coverage = {}, {}
+        bm25f, coverage, present, prior = {}, {}, {}, {}
         for d in window:
             title, body = self.terms(d)
             length = len(body)
+            present[d] = distinct.intersection(title).union(distinct.intersection(body))
+            prior[d] = p["LP"] * math.log((1 + rerank.MAX_BODY_CHARS) / (1 + length))
             if p["CAP"]:
                 body = body[: p["CAP"]]
-            title_tf, body_tf = Counter(title), Counter(body)
-            lead = set(title) | set(body[: p["LEAD"]])
-            title_norm = 1 - p["B"] + p["B"] * len(title) / max(1.0, avg[0])
-            body_norm = 1 - p["B"] + p["B"] * length / max(1.0, avg[1])
-            total = 0.0
-            for w in words:
-                tf = p["TW"] * title_tf.get(w, 0) / title_norm + body_tf.get(w, 0) / body_norm
-                if w in lead:
-                    tf += p["LB"]
-                if tf:
-                    total += idf[w] * tf / (p["K1"] + tf)
-            bm25f[d] = total
+            bm25f[d] = field_bm25f(words, idf, title, body, length, avg, p)
             coverage[d] = len(set(title) & distinct) / len(set(title)) if title else 0.0
         top = max(bm25f.values(), default=0.0) or 1.0
-        scores = {d: bm25f[d] / top + p["TC"] * coverage[d] for d in window}
+        hits = window[: p["DH"]]
+        holders = Counter(w for d in hits for w in present[d])
+        weight = {w: idf[w] * max(0.0, math.log((len(hits) + 1) / (holders[w] + 0.5))) for w in distinct}
+        raw = {d: sum(weight[w] for w in present[d]) for d in window}
+        most = max(raw.values(), default=0.0) or 1.0
+        scores = {d: bm25f[d] / top + p["TC"] * coverage[d] + p["DW"] * raw[d] / most + prior[d] for d in window}
         anchors = passage_anchors(self.corpus[q]["summary"])
         if anchors:
             tuning = Tuning(passage_weekday_bonus=p["WEEKDAY"], passage_date_bonus=p["DATE"])
@@ -182,8 +196,10 @@ def title_pairs(weight: float):
 
 def variants(subset: bool) -> None:
     off = Offline(subset)
-    rows = [("today's formula (BM25F title ×3, k1 0.9, b 0.75, lead 60 +0.5, title share 0.4, days named, top 100)",
-             {}, None)]  # fmt: skip
+    rows = [("today's formula (BM25F title ×3, k1 0.9, b 0.75, lead 60 +0.5, title share 0.55, distinctiveness 0.2, "
+             "length prior 0.1, days named, top 100 scoring ≥ 0.5 × the best, at least 20)", {}, None)]  # fmt: skip
+    rows += [("without distinctiveness and length prior, title share 0.4 (2026-12-05 morning)",
+              {"DW": 0.0, "LP": 0.0, "TC": 0.4}, None)]  # fmt: skip
     rows += [("no bonus for the days a passage names", {"WEEKDAY": (), "DATE": ()}, None)]
     rows += [(f"weekday bonus {w}, calendar-day bonus {c}", {"WEEKDAY": w, "DATE": c}, None)
              for w, c in [((0.1, 0.05), (0.2, 0.1, 0.05, 0.05)), ((0.3, 0.1), (0.6, 0.3, 0.15, 0.15))]]  # fmt: skip
@@ -191,7 +207,11 @@ def variants(subset: bool) -> None:
              ("TC", (0.3, 0.5, 0.6)), ("LB", (0.3, 0.8, 1.0)), ("B", (0.6, 0.9)), ("LEAD", (40, 80))]
              for v in vals]  # fmt: skip
     rows += [(f"top {w} re-ranked", {"WINDOW": w}, None) for w in (40, 50, 60, 75)]
-    rows += [(f"top 100 scoring ≥ {s} × the best (at least 20)", {"SHARE": s}, None) for s in (0.3, 0.4, 0.5, 0.6)]
+    rows += [(f"top 100 scoring ≥ {s} × the best (at least 20)", {"SHARE": s}, None) for s in (0.3, 0.4, 0.6)]
+    rows += [("all of the top 100 re-ranked", {"SHARE": 0.0}, None)]
+    rows += [(f"distinctiveness {w} over the first {h} hits", {"DW": w, "DH": h}, None)
+             for w, h in ((0.0, 10), (0.1, 10), (0.3, 10), (0.2, 5), (0.2, 20))]  # fmt: skip
+    rows += [(f"length prior {w}", {"LP": w}, None) for w in (0.0, 0.05, 0.15)]
     rows += [(f"body tf from its first {c} words only (true length)", {"CAP": c}, None) for c in (250, 400, 600)]
     rows += [(f"+ share of the first {n} body words in the passage × {w}", {}, lead_share(n, w))
              for n in (20, 40) for w in (0.1, 0.2, 0.4)]  # fmt: skip
